@@ -1,0 +1,30 @@
+"""simharness: run real agent code through simulated traffic, faults and time.
+
+    import simharness as sh
+    result = sh.run("scenarios/baseline.yaml", agent="my_pkg.agent:route", seed=7)
+    result.metrics["routing"]["accuracy"]
+"""
+
+from .agents import AgentContext, Decision
+from .api import run
+from .errors import AgentError, ScenarioError, SimHarnessError
+from .result import Result, SLOResult
+from .scenario import Scenario, load_scenario
+from .vclock import SimulationError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AgentContext",
+    "AgentError",
+    "Decision",
+    "Result",
+    "SLOResult",
+    "Scenario",
+    "ScenarioError",
+    "SimHarnessError",
+    "SimulationError",
+    "__version__",
+    "load_scenario",
+    "run",
+]

@@ -1,0 +1,402 @@
+"""One scenario run: the SimPy model of arrivals, workers and agent calls, to records.
+
+Each ticket event is a SimPy process: it queues for one of the agent's workers (a SimPy
+Resource), then runs the agent's real code on simulated time (vclock), and writes what
+happened into the ticket's record. The engine never formats output; progress is reported
+through a callback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import threading
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any
+
+import greenlet
+import simpy
+
+from .agents.adapter import AgentHandler, resolve_agent
+from .agents.context import AgentContext
+from .agents.decision import Decision, InvalidOutput, normalize
+from .records import EventScope, TicketRecord, current_scope
+from .rng import BufferedSampler, derive_seed, numpy_stream
+from .scenario import Scenario
+from .traffic.arrivals import piecewise_arrivals, poisson_arrivals
+from .traffic.synthetic import SyntheticGenerator
+from .traffic.ticket import Customer, Ticket
+from .vclock import (AgentGreenlet, AgentHung, Clock, SimEventLoop, TicketTimeout, Watchdog,
+                     wall_clock)
+from .world import SimWorld
+from .world.faults import FaultPlan
+from .world.http import Exchange, Network
+
+#: progress(simulated_now, simulated_end, tickets_finished)
+ProgressCallback = Callable[[float, float, int], None]
+
+
+@dataclass(slots=True)
+class Outcome:
+    """How one agent call ended."""
+
+    status: str
+    decision: Decision | None = None
+    error: str | None = None
+
+    @classmethod
+    def of(cls, value: Any) -> Outcome:
+        if inspect.isawaitable(value):
+            if inspect.iscoroutine(value):
+                value.close()
+            return cls("invalid_output", error="agent returned an awaitable from a sync call; "
+                       "declare its handler `async def`")
+        try:
+            return cls("ok", normalize(value))
+        except InvalidOutput as exc:
+            return cls("invalid_output", error=str(exc))
+
+    @classmethod
+    def failed(cls, exc: BaseException) -> Outcome:
+        if isinstance(exc, AgentHung):
+            return cls("hung", error=str(exc))
+        if isinstance(exc, (TicketTimeout, asyncio.CancelledError)):
+            return cls("timeout", error=str(exc) or "event exceeded agent.ticket_timeout")
+        return cls("error", error=f"{type(exc).__name__}: {exc}")
+
+
+@dataclass
+class RunOutput:
+    """What the engine hands to Result: records plus facts about the run."""
+
+    records: list[TicketRecord]
+    seed: int
+    sim_end: float
+    wall_seconds: float
+    fault_windows: list[tuple[str, float, float]]
+    blocked_hosts: dict[str, int]
+    warnings: dict[str, int]
+    hung_interrupts: int
+
+
+class Engine:
+    """Builds the SimPy model of one scenario and runs it."""
+
+    def __init__(self, scenario: Scenario, agent: Any = None, seed: int | None = None,
+                 progress: ProgressCallback | None = None) -> None:
+        self.scenario = scenario
+        self.seed = scenario.seed if seed is None else seed
+        ref = agent if agent is not None else scenario.agent.ref
+        if ref is None:
+            from .errors import AgentError
+
+            raise AgentError("no agent: set agent.ref in the scenario or pass agent=/--agent")
+        self.handler: AgentHandler = resolve_agent(
+            ref, scenario.agent.params if isinstance(ref, str) or agent is None else None)
+        self.progress = progress
+
+        self.env = simpy.Environment()
+        self.clock = Clock(self.env, scenario.start)
+        self.workers = simpy.Resource(self.env, scenario.agent.workers)
+        self.sources = self._build_sources()
+        self.routes = list(dict.fromkeys(r for src in scenario.traffic
+                                         for r in src.synthetic.routes))
+        customers: dict[str, Customer] = {}
+        for generator, _times in self.sources:
+            customers.update(generator.customers())
+        self.faults = FaultPlan(scenario.faults, self.seed)
+        self.world = SimWorld(self.env, scenario.world, self.routes, self.seed, scenario.start,
+                              customers, self.faults)
+        self.network = Network(Exchange(self.env, self.clock, self.world))
+        self.http = self.network.client(asynchronous=self.handler.is_async,
+                                        timeout=scenario.agent.http_timeout)
+        self.base_urls = self.world.base_urls
+        self.watchdog = Watchdog(scenario.agent.watchdog)
+        self.loop: SimEventLoop | None = None
+
+        self.records: list[TicketRecord] = []
+        self._open: dict[str, TicketRecord] = {}
+        self._states: dict[str, dict[str, Any]] = {}
+        self._live_greenlets: set[greenlet.greenlet] = set()
+        self._live_tasks: set[asyncio.Task[Any]] = set()
+        self._arrivals_open = 0
+        self._finished = 0
+        self._all_done = self.env.event()
+
+    # -- building ----------------------------------------------------------------------
+    def _build_sources(self) -> list[tuple[SyntheticGenerator, Any]]:
+        sources = []
+        many = len(self.scenario.traffic) > 1
+        threshold = self.scenario.world.escalation.account_value_at_least
+        end = self.scenario.duration
+        for i, source in enumerate(self.scenario.traffic):
+            cfg = source.synthetic
+            follow_up = BufferedSampler(cfg.follow_up_delay,
+                                        numpy_stream(self.seed, "traffic", i, "follow-up"))
+            generator = SyntheticGenerator(
+                cfg.routes, cfg.mix.model_dump(), seed=derive_seed(self.seed, "traffic", i),
+                escalation_threshold=threshold, channels=cfg.channels, languages=cfg.languages,
+                follow_up_delay=follow_up, id_prefix=f"T{i}-" if many else "T")
+            rng = numpy_stream(self.seed, "traffic", i, "arrivals")
+            until = end if cfg.until is None else min(cfg.until, end)
+            if cfg.schedule is not None:
+                times = piecewise_arrivals([(s.at, s.rate) for s in cfg.schedule], cfg.start,
+                                           until, rng)
+            else:
+                times = poisson_arrivals(cfg.rate, cfg.start, until, rng)
+            sources.append((generator, times))
+        return sources
+
+    # -- SimPy processes ---------------------------------------------------------------
+    def _arrivals(self, generator: SyntheticGenerator,
+                  times: Any) -> Generator[simpy.Event, Any, None]:
+        env = self.env
+        index = 0
+        for at in times:
+            delay = at - env.now
+            if delay > 0:
+                yield env.timeout(delay)
+            self._start_ticket(generator.make_ticket(index, at))
+            index += 1
+        self._arrivals_open -= 1
+        self._check_done()
+
+    def _start_ticket(self, ticket: Ticket) -> None:
+        record = TicketRecord(
+            ticket_id=ticket.id, conversation_id=ticket.conversation_id,
+            arrived_at=ticket.created_at, true_route=list(ticket.true_routes),
+            true_escalate=ticket.escalate, tags=list(ticket.tags))
+        self._open[ticket.id] = record
+        env = self.env
+        env.process(self._event(ticket, record, 0))
+        for k in range(1, len(ticket.messages)):
+            env.timeout(ticket.messages[k].delay).callbacks.append(
+                lambda _e, k=k: env.process(self._event(ticket, record, k)))
+
+    def _event(self, ticket: Ticket, record: TicketRecord,
+               k: int) -> Generator[simpy.Event, Any, None]:
+        env = self.env
+        arrived = env.now
+        request = self.workers.request()
+        yield request
+        start = env.now
+        record.wait_s += start - arrived
+        if record.started_at is None:
+            record.started_at = start
+        scope = EventScope(ticket, record, k)
+        state = self._states.get(ticket.conversation_id)
+        if state is None:
+            state = self._states[ticket.conversation_id] = {}
+        ctx = AgentContext(
+            ticket_id=ticket.id, conversation_id=ticket.conversation_id, event=k, http=self.http,
+            base_urls=self.base_urls, state=state, lines=record.log, now=self._now,
+            sleep=self._ctx_sleep)
+        payload = ticket.payload(k, self.scenario.start)
+        deadline = env.timeout(self.scenario.agent.ticket_timeout)
+        me = env.active_process
+        running = [True]
+        deadline.callbacks.append(lambda _e: me.interrupt("deadline") if running[0] else None)
+        if self.handler.is_async:
+            outcome = yield from self._invoke_async(payload, ctx, scope)
+        else:
+            outcome = yield from self._invoke_sync(payload, ctx, scope)
+        running[0] = False
+        self.workers.release(request)
+        record.service_s += env.now - start
+        self._apply(record, outcome, k)
+        record.events += 1
+        if record.events == len(ticket.messages):
+            record.finished_at = env.now
+            del self._open[ticket.id]
+            self._states.pop(ticket.conversation_id, None)
+            self.records.append(record)
+            self._finished += 1
+            self._check_done()
+
+    def _invoke_sync(self, payload: Any, ctx: AgentContext,
+                     scope: EventScope) -> Generator[simpy.Event, Any, Outcome]:
+        clock, watchdog = self.clock, self.watchdog
+        g = AgentGreenlet(self._sync_main)
+        self._live_greenlets.add(g)
+        clock.sync()
+        watchdog.enter()
+        value = g.switch(payload, ctx, scope)
+        watchdog.leave()
+        while type(value) is not Outcome:
+            try:
+                result = yield value
+            except simpy.Interrupt:
+                clock.sync()
+                watchdog.enter()
+                value = g.throw(TicketTimeout(
+                    f"event exceeded agent.ticket_timeout "
+                    f"({self.scenario.agent.ticket_timeout:g} s simulated)"))
+                watchdog.leave()
+                if type(value) is not Outcome:  # the agent swallowed it and waits on
+                    value = Outcome("timeout", error="event exceeded agent.ticket_timeout")
+                break
+            clock.sync()
+            watchdog.enter()
+            value = g.switch(result)
+            watchdog.leave()
+        if g.dead:
+            self._live_greenlets.discard(g)
+        return value
+
+    def _sync_main(self, payload: Any, ctx: AgentContext, scope: EventScope) -> Outcome:
+        current_scope.set(scope)
+        try:
+            if self.handler.takes_ctx:
+                return Outcome.of(self.handler.call(payload, ctx))
+            return Outcome.of(self.handler.call(payload))
+        except (Exception, SystemExit, AgentHung, TicketTimeout) as exc:
+            return Outcome.failed(exc)
+
+    def _invoke_async(self, payload: Any, ctx: AgentContext,
+                      scope: EventScope) -> Generator[simpy.Event, Any, Outcome]:
+        assert self.loop is not None
+        done = self.env.event()
+        task = self.loop.create_task(self._async_main(payload, ctx, scope))
+        self._live_tasks.add(task)
+        task.add_done_callback(lambda _t: done.succeed())
+        try:
+            yield done
+        except simpy.Interrupt:
+            task.cancel()
+            return Outcome("timeout", error="event exceeded agent.ticket_timeout")
+        self._live_tasks.discard(task)
+        return task.result()
+
+    async def _async_main(self, payload: Any, ctx: AgentContext, scope: EventScope) -> Outcome:
+        current_scope.set(scope)
+        try:
+            if self.handler.takes_ctx:
+                return Outcome.of(await self.handler.call(payload, ctx))
+            return Outcome.of(await self.handler.call(payload))
+        except (Exception, SystemExit, AgentHung, asyncio.CancelledError) as exc:
+            return Outcome.failed(exc)
+
+    def _apply(self, record: TicketRecord, outcome: Outcome, k: int) -> None:
+        """The ticket's decision is the last one made; failures predict nothing."""
+        record.status = outcome.status
+        decision = outcome.decision
+        if decision is not None:
+            record.pred_route = decision.routes
+            record.pred_escalate = decision.escalate
+            record.confidence = decision.confidence
+            record.reason = decision.reason
+        else:
+            record.pred_route = []
+            record.pred_escalate = False
+            record.confidence = None
+            prefix = f"event {k}: " if record.events or k else ""
+            record.error = prefix + (outcome.error or outcome.status)
+
+    def _check_done(self) -> None:
+        if self._arrivals_open == 0 and not self._open and not self._all_done.triggered:
+            self._all_done.succeed()
+
+    def _now(self) -> float:
+        return self.env.now
+
+    def _ctx_sleep(self, seconds: float) -> Any:
+        if self.handler.is_async:
+            return asyncio.sleep(seconds)
+        return self.clock.sleep(seconds)
+
+    def _progress(self, end: float) -> Generator[simpy.Event, Any, None]:
+        step = max(end / 400, 1.0)
+        last = wall_clock()
+        while True:
+            yield self.env.timeout(step)
+            now = wall_clock()
+            if now - last >= 0.1:
+                last = now
+                assert self.progress is not None
+                self.progress(self.env.now, end, self._finished)
+
+    # -- running -----------------------------------------------------------------------
+    def run(self) -> RunOutput:
+        started = wall_clock()
+        env = self.env
+        for generator, times in self.sources:
+            self._arrivals_open += 1
+            env.process(self._arrivals(generator, times))
+        hard_end = self.scenario.duration + self.scenario.drain
+        end = self._all_done | env.timeout(hard_end)
+        if self.progress is not None:
+            env.process(self._progress(self.scenario.duration))
+        with self.clock.installed(), self.network.patched(), self.watchdog.running():
+            if self.handler.is_async:
+                self._run_async(end)
+            else:
+                env.run(until=end)
+            self._abandon_in_flight()
+        if self.progress is not None:
+            self.progress(min(env.now, self.scenario.duration), self.scenario.duration,
+                          self._finished)
+        records = sorted(self.records, key=lambda r: (r.arrived_at, r.ticket_id))
+        return RunOutput(
+            records=records, seed=self.seed, sim_end=env.now,
+            wall_seconds=wall_clock() - started, fault_windows=self.faults.windows(),
+            blocked_hosts=dict(self.world.blocked_hosts), warnings=dict(self.clock.warnings),
+            hung_interrupts=self.watchdog.fired)
+
+    def _run_async(self, end: simpy.Event) -> None:
+        loop = SimEventLoop(self.env, self.clock, self.watchdog.enter, self.watchdog.leave)
+        self.loop = loop
+        end.callbacks.append(lambda _e: loop.stop())
+        previous = asyncio.get_event_loop_policy().get_event_loop() if False else None
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_forever()
+        finally:
+            self.watchdog.leave()
+            for task in self._live_tasks:
+                task.cancel()
+                task._log_destroy_pending = False  # type: ignore[attr-defined]
+            asyncio.set_event_loop(previous)
+            loop.close()
+
+    def _abandon_in_flight(self) -> None:
+        """Tickets still open when the run ends are recorded as timed out."""
+        for g in list(self._live_greenlets):
+            if not g.dead:
+                try:
+                    g.throw(greenlet.GreenletExit)
+                except BaseException:  # noqa: BLE001 (agent cleanup code misbehaving)
+                    pass
+        self._live_greenlets.clear()
+        for record in self._open.values():
+            record.status = "timeout"
+            record.pred_route = []
+            record.pred_escalate = False
+            record.error = "not finished when the run ended (duration + drain)"
+            self.records.append(record)
+        self._open.clear()
+
+
+def run_engine(scenario: Scenario, agent: Any = None, seed: int | None = None,
+               progress: ProgressCallback | None = None) -> RunOutput:
+    """Run in this thread, or in a helper thread when an event loop is already running here
+    (Jupyter), since the simulation needs a thread whose event loop it owns."""
+    engine = Engine(scenario, agent=agent, seed=seed, progress=progress)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return engine.run()
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["out"] = engine.run()
+        except BaseException as exc:  # noqa: BLE001 (re-raised in the caller's thread)
+            box["exc"] = exc
+
+    thread = threading.Thread(target=target, name="simharness-run")
+    thread.start()
+    thread.join()
+    if "exc" in box:
+        raise box["exc"]
+    return box["out"]

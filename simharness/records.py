@@ -1,0 +1,78 @@
+"""Per-ticket records: the single source every metric is computed from."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .traffic.ticket import Ticket
+
+#: Statuses a ticket can end in.
+STATUSES = ("ok", "error", "timeout", "hung", "invalid_output")
+
+
+@dataclass(slots=True)
+class TicketRecord:
+    """What happened to one ticket (conversation). Times are simulated seconds."""
+
+    ticket_id: str
+    conversation_id: str
+    arrived_at: float
+    started_at: float | None = None
+    finished_at: float | None = None
+    status: str = "timeout"
+    true_route: list[str] = field(default_factory=list)
+    pred_route: list[str] = field(default_factory=list)
+    true_escalate: bool = False
+    pred_escalate: bool = False
+    confidence: float | None = None
+    tags: list[str] = field(default_factory=list)
+    cost_usd: float = 0.0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    calls: int = 0
+    retries: int = 0
+    error: str | None = None
+    faults: list[str] = field(default_factory=list)
+    events: int = 0
+    wait_s: float = 0.0
+    service_s: float = 0.0
+    reason: str = ""
+    log: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+COLUMNS = tuple(TicketRecord.__dataclass_fields__)
+
+
+class EventScope:
+    """The ticket event a piece of agent code is handling; calls are billed to it."""
+
+    __slots__ = ("ticket", "record", "event", "llm_calls", "_seen")
+
+    def __init__(self, ticket: Ticket, record: TicketRecord, event: int) -> None:
+        self.ticket = ticket
+        self.record = record
+        self.event = event
+        self.llm_calls = 0
+        self._seen: set[tuple[str, str, bytes]] = set()
+
+    def count_call(self, method: str, url: str, body: bytes) -> None:
+        """Count a call; a repeat of an identical request within the event is a retry."""
+        self.record.calls += 1
+        key = (method, url, body)
+        if key in self._seen:
+            self.record.retries += 1
+        else:
+            self._seen.add(key)
+
+    def touched_by(self, fault: str) -> None:
+        if fault not in self.record.faults:
+            self.record.faults.append(fault)
+
+
+#: Follows greenlets and asyncio tasks, so the world knows whose call it is serving.
+current_scope: ContextVar[EventScope | None] = ContextVar("simharness_scope", default=None)

@@ -1,0 +1,80 @@
+"""Terminal output: a progress bar in simulated time and the summary table."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..units import format_duration
+from ..vclock import wall_clock
+
+if TYPE_CHECKING:
+    from ..engine import ProgressCallback
+    from ..result import Result
+
+
+@contextlib.contextmanager
+def progress_bar(console: Console, enabled: bool = True) -> Iterator[ProgressCallback | None]:
+    """Yield a progress callback that drives a rich bar over simulated time."""
+    if not enabled:
+        yield None
+        return
+    columns = (TextColumn("simulating"), BarColumn(), TextColumn("{task.description}"),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True, get_time=wall_clock) as bar:
+        task = bar.add_task("", total=1.0)
+
+        def update(now: float, end: float, finished: int) -> None:
+            bar.update(task, completed=min(now / end, 1.0) if end else 1.0,
+                       description=f"{format_duration(now)} / {format_duration(end)} "
+                                   f"simulated, {finished} tickets done")
+
+        yield update
+
+
+def _fmt(value: Any, spec: str) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "n/a"
+    return format(value, spec)
+
+
+def print_summary(result: Result, console: Console) -> None:
+    m = result.metrics
+    t = m["tickets"]
+    table = Table(title=f"{result.scenario.name} (seed {result.seed})", show_header=True)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    rows = [
+        ("tickets", f"{t['total']}"),
+        ("ok / error / timeout / hung / invalid",
+         f"{t['ok']} / {t['error']} / {t['timeout']} / {t['hung']} / {t['invalid_output']}"),
+        ("routing accuracy", _fmt(m["routing"]["accuracy"], ".3f")),
+        ("escalation recall (missed)",
+         f"{_fmt(m['escalation']['recall'], '.3f')} ({m['escalation']['missed']})"),
+        ("latency p50 / p95 (s)",
+         f"{_fmt(m['latency']['p50'], '.2f')} / {_fmt(m['latency']['p95'], '.2f')}"),
+        ("mean queue wait (s)", _fmt(m["latency"]["mean_wait"], ".3f")),
+        ("cost total / per ticket (USD)",
+         f"{_fmt(m['cost']['total_usd'], '.4f')} / {_fmt(m['cost']['per_ticket_usd'], '.6f')}"),
+        ("calls per ticket (retries)",
+         f"{_fmt(m['calls']['per_ticket'], '.2f')} ({m['calls']['retries']})"),
+        ("wall time (s)", f"{result.run_info['wall_seconds']:.2f}"),
+    ]
+    for name, count in m["faults"].items():
+        rows.append((f"tickets touched by fault {name}", str(count)))
+    for name, value in rows:
+        table.add_row(name, value)
+    console.print(table)
+    for slo in result.slos:
+        style = "green" if slo.passed else "bold red"
+        console.print(f"[{style}]{'PASS' if slo.passed else 'FAIL'}[/] {slo.message}",
+                      highlight=False)
+    for host, count in result.diagnostics["blocked_hosts"].items():
+        console.print(f"[yellow]warning[/]: {count} call(s) to real host {host!r} were blocked")
+    for text, count in result.diagnostics["warnings"].items():
+        console.print(f"[yellow]warning[/]: {text} ({count}x)")

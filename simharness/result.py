@@ -1,0 +1,135 @@
+"""The outcome of a run: per-ticket records, metrics, SLO verdicts, and saving them."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import platform
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from . import metrics as metrics_mod
+from .engine import RunOutput
+from .records import TicketRecord
+from .scenario import Scenario
+from .slo import parse_bound
+
+
+@dataclass(frozen=True)
+class SLOResult:
+    """One `expect:` entry checked against the run."""
+
+    metric: str
+    bound: str
+    value: float | None
+    passed: bool
+    message: str
+
+
+def _clean(value: Any) -> Any:
+    """JSON has no NaN/inf: write them as null so every reader can load the file."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in ("simharness", "simpy", "httpx", "greenlet", "numpy", "pydantic"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "unknown"
+    return out
+
+
+def evaluate_slos(expect: dict[str, str], metrics: dict[str, Any], seed: int) -> list[SLOResult]:
+    results = []
+    for path, text in expect.items():
+        bound = parse_bound(text)
+        try:
+            value = metrics_mod.lookup(metrics, path)
+        except KeyError:
+            close = difflib.get_close_matches(path, metrics_mod.paths(metrics), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            results.append(SLOResult(path, str(bound), None, False,
+                                     f"unknown metric {path!r}{hint}"))
+            continue
+        value = float(value)
+        passed = bound.check(value)
+        verdict = "ok" if passed else "FAILED"
+        results.append(SLOResult(path, str(bound), value, passed,
+                                 f"{path} = {value:.4g} (expected {bound}) {verdict}; "
+                                 f"reproduce with --seed {seed}"))
+    return results
+
+
+class Result:
+    """Records, metrics and SLO verdicts of one run."""
+
+    def __init__(self, scenario: Scenario, output: RunOutput) -> None:
+        self.scenario = scenario
+        self.seed = output.seed
+        self.records: list[TicketRecord] = output.records
+        self.fault_windows = output.fault_windows
+        self.metrics: dict[str, Any] = metrics_mod.compute(
+            output.records, sim_seconds=scenario.duration)
+        self.slos = evaluate_slos(scenario.expect, self.metrics, output.seed)
+        self.diagnostics = {"blocked_hosts": output.blocked_hosts, "warnings": output.warnings,
+                            "hung_interrupts": output.hung_interrupts,
+                            "simulated_seconds": output.sim_end}
+        self.run_info = {"wall_seconds": round(output.wall_seconds, 3), "versions": _versions(),
+                         "tickets_per_second": round(len(output.records)
+                                                     / max(output.wall_seconds, 1e-9), 1)}
+
+    @property
+    def passed(self) -> bool:
+        return all(s.passed for s in self.slos)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The records as plain dicts (one per ticket)."""
+        return [r.to_dict() for r in self.records]
+
+    def to_pandas(self) -> Any:
+        import pandas as pd  # optional dependency
+
+        return pd.DataFrame(self.rows())
+
+    def to_json(self) -> dict[str, Any]:
+        return _clean({
+            "scenario": self.scenario.name,
+            "seed": self.seed,
+            "passed": self.passed,
+            "metrics": self.metrics,
+            "slos": [s.__dict__ for s in self.slos],
+            "fault_windows": [{"name": n, "start": s, "end": e} for n, s, e in self.fault_windows],
+            "diagnostics": self.diagnostics,
+            "run": self.run_info,
+        })
+
+    def save(self, directory: str | Path) -> Path:
+        """Write `results.json` and `records.jsonl` into `directory` (created if needed)."""
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "results.json").write_text(json.dumps(self.to_json(), indent=2) + "\n")
+        with (out / "records.jsonl").open("w") as fh:
+            for row in self.rows():
+                fh.write(json.dumps(_clean(row)) + "\n")
+        return out
+
+    def summary(self) -> str:
+        m = self.metrics
+        return (f"{self.scenario.name}: {m['tickets']['total']} tickets, "
+                f"accuracy {m['routing']['accuracy']:.3f}, p95 {m['latency']['p95']:.2f}s, "
+                f"cost/ticket ${m['cost']['per_ticket_usd']:.5f}, "
+                f"{'PASSED' if self.passed else 'FAILED'}")
+
+    def __repr__(self) -> str:
+        return f"<Result {self.summary()}>"

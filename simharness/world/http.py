@@ -1,0 +1,265 @@
+"""HTTP between agent code and the simulated world.
+
+Every httpx client reaches the world: `ctx.http` is built on `SimTransport` /
+`AsyncSimTransport`, and during a run the default transports of `httpx` (and of `httpx2`,
+which recent `openai` SDKs use) are patched so that clients the agent builds itself, the
+SDK's included, route simulated hosts to the world too. Any other host fails with
+`ConnectError`: no real network during a run.
+
+The world answers a `SimRequest` with a `SimResponse` after a simulated latency; a failure
+(connection refused, read timeout, reset) becomes the exception the client library raises
+in production, after the simulated time it would take.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any, Protocol
+
+import simpy
+
+from ..vclock import Clock
+
+#: Simulated integrations live under this top-level domain: `llm.sim`, `crm.sim`, ...
+SIM_DOMAIN = ".sim"
+
+
+@dataclass(slots=True)
+class SimRequest:
+    method: str
+    host: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: bytes
+    read_timeout: float | None
+    connect_timeout: float | None
+
+
+@dataclass(slots=True)
+class SimResponse:
+    """A response, or a transport failure when `failure` is set.
+
+    failure: "connect" (refused), "connect_timeout", "read_timeout", "reset" (dropped
+    mid-response), "read_error".
+    """
+
+    status: int = 200
+    body: bytes = b""
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    failure: str | None = None
+    detail: str = ""
+
+
+class World(Protocol):
+    """What the transports need from the world."""
+
+    def serve(self, request: SimRequest) -> tuple[float, SimResponse] | simpy.Event:
+        """Either (latency, response) known up front, or an event whose value is the response."""
+        ...
+
+    def blocked(self, host: str) -> None:
+        """Note an attempt to reach a host that is not simulated."""
+        ...
+
+
+_FAILURES = {
+    "connect": ("ConnectError", "[Errno 111] Connection refused"),
+    "connect_timeout": ("ConnectTimeout", "timed out"),
+    "read_timeout": ("ReadTimeout", "timed out"),
+    "reset": ("RemoteProtocolError", "Server disconnected without sending a response."),
+    "read_error": ("ReadError", "[Errno 104] Connection reset by peer"),
+}
+
+
+def _timeouts(extensions: dict[str, Any]) -> tuple[float | None, float | None]:
+    timeout = extensions.get("timeout") or {}
+    return timeout.get("read"), timeout.get("connect")
+
+
+def _to_sim(request: Any, body: bytes) -> SimRequest:
+    url = request.url
+    query = url.query
+    read, connect = _timeouts(request.extensions)
+    return SimRequest(
+        method=request.method,
+        host=url.host,
+        path=url.path,
+        query=query.decode() if isinstance(query, bytes) else str(query),
+        headers={k.lower(): v for k, v in request.headers.items()},
+        body=body,
+        read_timeout=read,
+        connect_timeout=connect,
+    )
+
+
+class Exchange:
+    """One request/response exchange on simulated time, shared by sync and async clients."""
+
+    def __init__(self, env: simpy.Environment, clock: Clock, world: World) -> None:
+        self.env = env
+        self.clock = clock
+        self.world = world
+
+    def plan(self, sreq: SimRequest) -> tuple[simpy.Event, simpy.Event | None]:
+        """Return (event to wait for, the world's response event or None if known up front).
+
+        When the answer is known up front, the wait is cut at the read timeout and the
+        response is attached as the event's value, or a read-timeout failure is.
+        """
+        env = self.env
+        served = self.world.serve(sreq)
+        timeout = sreq.read_timeout
+        if type(served) is tuple:
+            latency, response = served
+            if response.failure in ("connect", "connect_timeout"):
+                limit = sreq.connect_timeout
+                if response.failure == "connect_timeout" and limit is not None:
+                    latency = limit
+                return env.timeout(latency, response), None
+            if timeout is not None and latency > timeout:
+                return env.timeout(timeout, SimResponse(failure="read_timeout")), None
+            return env.timeout(latency, response), None
+        if timeout is None:
+            return served, served
+        return served | env.timeout(timeout), served
+
+    @staticmethod
+    def outcome(waited: Any, served: simpy.Event | None) -> SimResponse:
+        if served is None:
+            return waited
+        if served.triggered:
+            return served.value
+        return SimResponse(failure="read_timeout")
+
+
+def _raise_or_build(mod: ModuleType, request: Any, response: SimResponse) -> Any:
+    if response.failure is not None:
+        name, default = _FAILURES[response.failure]
+        raise getattr(mod, name)(response.detail or default, request=request)
+    return mod.Response(response.status, headers=response.headers, content=response.body,
+                        request=request)
+
+
+def _blocked(mod: ModuleType, request: Any, world: World) -> Any:
+    world.blocked(request.url.host)
+    raise mod.ConnectError(
+        f"simharness: real network is disabled during a simulation run; "
+        f"{request.url.host!r} is not a simulated host (simulated hosts end in "
+        f"'{SIM_DOMAIN}', see ctx.base_urls)", request=request)
+
+
+class _Bridge:
+    """Binds an httpx-like module (httpx or httpx2) to a run's exchange."""
+
+    def __init__(self, mod: ModuleType, exchange: Exchange) -> None:
+        self.mod = mod
+        self.exchange = exchange
+
+    def send_sync(self, request: Any) -> Any:
+        if not request.url.host.endswith(SIM_DOMAIN):
+            return _blocked(self.mod, request, self.exchange.world)
+        sreq = _to_sim(request, request.read())
+        wait_for, served = self.exchange.plan(sreq)
+        waited = self.exchange.clock.wait(wait_for)
+        return _raise_or_build(self.mod, request, Exchange.outcome(waited, served))
+
+    async def send_async(self, request: Any) -> Any:
+        if not request.url.host.endswith(SIM_DOMAIN):
+            return _blocked(self.mod, request, self.exchange.world)
+        sreq = _to_sim(request, await request.aread())
+        wait_for, served = self.exchange.plan(sreq)
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+
+        def resolve(event: simpy.Event) -> None:
+            if not future.done():
+                future.set_result(event.value)
+
+        if wait_for.callbacks is None:  # already processed
+            resolve(wait_for)
+        else:
+            wait_for.callbacks.append(resolve)
+        waited = await future
+        return _raise_or_build(self.mod, request, Exchange.outcome(waited, served))
+
+
+def _transport_classes(mod: ModuleType) -> tuple[type, type]:
+    class SimTransport(mod.BaseTransport):  # type: ignore[name-defined,misc]
+        """A sync transport into the simulated world."""
+
+        def __init__(self, bridge: _Bridge) -> None:
+            self._bridge = bridge
+
+        def handle_request(self, request: Any) -> Any:
+            return self._bridge.send_sync(request)
+
+    class AsyncSimTransport(mod.AsyncBaseTransport):  # type: ignore[name-defined,misc]
+        """An async transport into the simulated world."""
+
+        def __init__(self, bridge: _Bridge) -> None:
+            self._bridge = bridge
+
+        async def handle_async_request(self, request: Any) -> Any:
+            return await self._bridge.send_async(request)
+
+    return SimTransport, AsyncSimTransport
+
+
+def _http_modules() -> list[ModuleType]:
+    mods = []
+    for name in ("httpx", "httpx2"):
+        with contextlib.suppress(ImportError):
+            mods.append(importlib.import_module(name))
+    return mods
+
+
+_CLASSES: dict[str, tuple[type, type]] = {}
+
+
+class Network:
+    """The run's HTTP plumbing: ready clients for ctx.http and patched default transports."""
+
+    def __init__(self, exchange: Exchange) -> None:
+        import httpx
+
+        self.exchange = exchange
+        self._bridges = {mod.__name__: _Bridge(mod, exchange) for mod in _http_modules()}
+        for name in self._bridges:
+            if name not in _CLASSES:
+                _CLASSES[name] = _transport_classes(importlib.import_module(name))
+        sync_cls, async_cls = _CLASSES["httpx"]
+        self._httpx = httpx
+        self._sync_transport = sync_cls(self._bridges["httpx"])
+        self._async_transport = async_cls(self._bridges["httpx"])
+
+    def client(self, *, asynchronous: bool, timeout: float) -> Any:
+        """A ready httpx client for ctx.http."""
+        if asynchronous:
+            return self._httpx.AsyncClient(transport=self._async_transport, timeout=timeout)
+        return self._httpx.Client(transport=self._sync_transport, timeout=timeout)
+
+    @contextlib.contextmanager
+    def patched(self) -> Iterator[None]:
+        """Route every default httpx/httpx2 transport into the world for the run."""
+        saved: list[tuple[type, str, Callable[..., Any]]] = []
+        for name, bridge in self._bridges.items():
+            mod = importlib.import_module(name)
+            saved.append((mod.HTTPTransport, "handle_request",
+                           mod.HTTPTransport.handle_request))
+            saved.append((mod.AsyncHTTPTransport, "handle_async_request",
+                          mod.AsyncHTTPTransport.handle_async_request))
+            mod.HTTPTransport.handle_request = (  # type: ignore[method-assign]
+                lambda _self, request, b=bridge: b.send_sync(request))
+            mod.AsyncHTTPTransport.handle_async_request = (  # type: ignore[method-assign]
+                lambda _self, request, b=bridge: b.send_async(request))
+        try:
+            yield
+        finally:
+            for cls, attr, original in saved:
+                setattr(cls, attr, original)

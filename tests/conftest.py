@@ -1,0 +1,33 @@
+"""Shared fixtures: scenario builders and paths."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REPO = Path(__file__).parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+BASE: dict[str, Any] = {
+    "name": "test",
+    "seed": 1,
+    "duration": "10m",
+    "agent": {"workers": 8},
+    "traffic": [{"synthetic": {"rate": "1/s", "routes": ["billing", "technical", "account"]}}],
+}
+
+
+def make_scenario(**overrides: Any) -> dict[str, Any]:
+    """A small scenario dict; keyword arguments replace top-level sections."""
+    data = copy.deepcopy(BASE)
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def scenario_dict() -> dict[str, Any]:
+    return make_scenario()
