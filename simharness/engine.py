@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import threading
+from collections import deque
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
@@ -66,6 +67,40 @@ class Outcome:
         return cls("error", error=f"{type(exc).__name__}: {exc}")
 
 
+class Workers:
+    """The agent's c workers: a FIFO multi-server queue, as `simpy.Resource` models it.
+
+    Written out so that a ticket that finds a worker free takes it without a SimPy event:
+    at tens of thousands of tickets per second, that event is a large share of the cost.
+    """
+
+    def __init__(self, env: simpy.Environment, capacity: int) -> None:
+        self.env = env
+        self.capacity = capacity
+        self.free = capacity
+        self.waiting: deque[simpy.Event] = deque()
+
+    def try_acquire(self) -> bool:
+        if self.free and not self.waiting:
+            self.free -= 1
+            return True
+        return False
+
+    def acquire(self) -> simpy.Event | None:
+        """None when a worker was free; else an event that fires when one is handed over."""
+        if self.try_acquire():
+            return None
+        grant = self.env.event()
+        self.waiting.append(grant)
+        return grant
+
+    def release(self) -> None:
+        if self.waiting:
+            self.waiting.popleft().succeed()
+        else:
+            self.free += 1
+
+
 @dataclass
 class RunOutput:
     """What the engine hands to Result: records plus facts about the run."""
@@ -98,7 +133,7 @@ class Engine:
 
         self.env = simpy.Environment()
         self.clock = Clock(self.env, scenario.start)
-        self.workers = simpy.Resource(self.env, scenario.agent.workers)
+        self.workers = Workers(self.env, scenario.agent.workers)
         self.sources = self._build_sources()
         self.routes = list(dict.fromkeys(r for src in scenario.traffic
                                          for r in src.synthetic.routes))
@@ -119,6 +154,7 @@ class Engine:
         self._open: dict[str, TicketRecord] = {}
         self._states: dict[str, dict[str, Any]] = {}
         self._live_greenlets: set[greenlet.greenlet] = set()
+        self._idle: list[AgentGreenlet] = []
         self._live_tasks: set[asyncio.Task[Any]] = set()
         self._arrivals_open = 0
         self._finished = 0
@@ -168,61 +204,95 @@ class Engine:
             arrived_at=ticket.created_at, true_route=list(ticket.true_routes),
             true_escalate=ticket.escalate, tags=list(ticket.tags))
         self._open[ticket.id] = record
-        env = self.env
-        env.process(self._event(ticket, record, 0))
+        self._dispatch(ticket, record, 0)
         for k in range(1, len(ticket.messages)):
-            env.timeout(ticket.messages[k].delay).callbacks.append(
-                lambda _e, k=k: env.process(self._event(ticket, record, k)))
+            self.env.timeout(ticket.messages[k].delay).callbacks.append(
+                lambda _e, k=k: self._dispatch(ticket, record, k))
 
-    def _event(self, ticket: Ticket, record: TicketRecord,
-               k: int) -> Generator[simpy.Event, Any, None]:
-        env = self.env
-        arrived = env.now
-        request = self.workers.request()
-        yield request
-        start = env.now
+    def _dispatch(self, ticket: Ticket, record: TicketRecord, k: int) -> None:
+        """Start event k of a ticket now.
+
+        Fast path: when a worker is free and the agent is sync, the agent runs right here;
+        only if it waits on simulated time does the event get a SimPy process of its own.
+        """
+        if self.handler.is_async or not self.workers.try_acquire():
+            self.env.process(self._queued_event(ticket, record, k))
+            return
+        now = self.env.now
+        g, value, scope = self._begin_sync(ticket, record, k, now)
+        if type(value) is Outcome:
+            self._end(ticket, record, k, scope, value, now)
+        else:
+            self.env.process(self._continue_sync(ticket, record, k, g, value, scope, now))
+
+    def _queued_event(self, ticket: Ticket, record: TicketRecord,
+                      k: int) -> Generator[simpy.Event, Any, None]:
+        arrived = self.env.now
+        grant = self.workers.acquire()
+        if grant is not None:
+            yield grant
+        start = self.env.now
+        if self.handler.is_async:
+            payload, ctx, scope = self._prepare(ticket, record, k, arrived, start)
+            outcome = yield from self._invoke_async(payload, ctx, scope)
+        else:
+            g, value, scope = self._begin_sync(ticket, record, k, arrived)
+            if type(value) is Outcome:
+                outcome = value
+            else:
+                outcome = yield from self._wait_sync(g, value, scope)
+        self._end(ticket, record, k, scope, outcome, start)
+
+    def _continue_sync(self, ticket: Ticket, record: TicketRecord, k: int, g: AgentGreenlet,
+                       value: Any, scope: EventScope,
+                       start: float) -> Generator[simpy.Event, Any, None]:
+        outcome = yield from self._wait_sync(g, value, scope)
+        self._end(ticket, record, k, scope, outcome, start)
+
+    def _prepare(self, ticket: Ticket, record: TicketRecord, k: int, arrived: float,
+                 start: float) -> tuple[Any, AgentContext, EventScope]:
         record.wait_s += start - arrived
         if record.started_at is None:
             record.started_at = start
-        scope = EventScope(ticket, record, k)
-        state = self._states.get(ticket.conversation_id)
-        if state is None:
-            state = self._states[ticket.conversation_id] = {}
-        ctx = AgentContext(
-            ticket_id=ticket.id, conversation_id=ticket.conversation_id, event=k, http=self.http,
-            base_urls=self.base_urls, state=state, lines=record.log, now=self._now,
-            sleep=self._ctx_sleep)
-        payload = ticket.payload(k, self.scenario.start)
-        deadline = env.timeout(self.scenario.agent.ticket_timeout)
-        me = env.active_process
-        running = [True]
-        deadline.callbacks.append(lambda _e: me.interrupt("deadline") if running[0] else None)
-        if self.handler.is_async:
-            outcome = yield from self._invoke_async(payload, ctx, scope)
-        else:
-            outcome = yield from self._invoke_sync(payload, ctx, scope)
-        running[0] = False
-        self.workers.release(request)
-        record.service_s += env.now - start
+        ctx = AgentContext(ticket.id, ticket.conversation_id, k, self.http, self.base_urls,
+                           self._states, record.log, self._now, self._ctx_sleep)
+        return ticket.payload(k, self.scenario.start), ctx, EventScope(ticket, record, k)
+
+    def _end(self, ticket: Ticket, record: TicketRecord, k: int, scope: EventScope,
+             outcome: Outcome, start: float) -> None:
+        scope.finished = True
+        self.workers.release()
+        record.service_s += self.env.now - start
         self._apply(record, outcome, k)
         record.events += 1
         if record.events == len(ticket.messages):
-            record.finished_at = env.now
+            record.finished_at = self.env.now
             del self._open[ticket.id]
             self._states.pop(ticket.conversation_id, None)
             self.records.append(record)
             self._finished += 1
             self._check_done()
 
-    def _invoke_sync(self, payload: Any, ctx: AgentContext,
-                     scope: EventScope) -> Generator[simpy.Event, Any, Outcome]:
-        clock, watchdog = self.clock, self.watchdog
-        g = AgentGreenlet(self._sync_main)
-        self._live_greenlets.add(g)
-        clock.sync()
-        watchdog.enter()
+    def _begin_sync(self, ticket: Ticket, record: TicketRecord, k: int,
+                    arrived: float) -> tuple[AgentGreenlet, Any, EventScope]:
+        """Run a sync agent until it returns (an Outcome) or first waits (an event)."""
+        payload, ctx, scope = self._prepare(ticket, record, k, arrived, self.env.now)
+        g = self._idle.pop() if self._idle else AgentGreenlet(self._sync_worker)
+        self.clock.sync()
+        self.watchdog.enter()
         value = g.switch(payload, ctx, scope)
-        watchdog.leave()
+        self.watchdog.leave()
+        if type(value) is Outcome:
+            self._idle.append(g)
+        return g, value, scope
+
+    def _wait_sync(self, g: AgentGreenlet, value: Any,
+                   scope: EventScope) -> Generator[simpy.Event, Any, Outcome]:
+        """Serve a sync agent's simulated waits until it returns its Outcome."""
+        clock, watchdog = self.clock, self.watchdog
+        # The agent waits on simulated time: from now on it may overrun its budget.
+        self._arm_deadline(scope)
+        self._live_greenlets.add(g)
         while type(value) is not Outcome:
             try:
                 result = yield value
@@ -234,28 +304,42 @@ class Engine:
                     f"({self.scenario.agent.ticket_timeout:g} s simulated)"))
                 watchdog.leave()
                 if type(value) is not Outcome:  # the agent swallowed it and waits on
-                    value = Outcome("timeout", error="event exceeded agent.ticket_timeout")
+                    return Outcome("timeout", error="event exceeded agent.ticket_timeout")
                 break
             clock.sync()
             watchdog.enter()
             value = g.switch(result)
             watchdog.leave()
-        if g.dead:
-            self._live_greenlets.discard(g)
+        self._live_greenlets.discard(g)
+        self._idle.append(g)
         return value
 
-    def _sync_main(self, payload: Any, ctx: AgentContext, scope: EventScope) -> Outcome:
-        current_scope.set(scope)
-        try:
-            if self.handler.takes_ctx:
-                return Outcome.of(self.handler.call(payload, ctx))
-            return Outcome.of(self.handler.call(payload))
-        except (Exception, SystemExit, AgentHung, TicketTimeout) as exc:
-            return Outcome.failed(exc)
+    def _sync_worker(self, payload: Any, ctx: AgentContext, scope: EventScope) -> None:
+        """Body of a pooled greenlet: run one event, hand back its Outcome, wait for more.
+
+        Greenlets are reused because creating one costs far more than switching to it.
+        """
+        call, takes_ctx = self.handler.call, self.handler.takes_ctx
+        hub = greenlet.getcurrent().parent
+        while True:
+            current_scope.set(scope)
+            try:
+                outcome = Outcome.of(call(payload, ctx) if takes_ctx else call(payload))
+            except (Exception, SystemExit, AgentHung, TicketTimeout) as exc:
+                outcome = Outcome.failed(exc)
+            payload, ctx, scope = hub.switch(outcome)
+
+    def _arm_deadline(self, scope: EventScope) -> None:
+        """Interrupt the current event's process when it exceeds agent.ticket_timeout."""
+        process = self.env.active_process
+        assert process is not None
+        self.env.timeout(self.scenario.agent.ticket_timeout).callbacks.append(
+            lambda _e: None if scope.finished else process.interrupt("deadline"))
 
     def _invoke_async(self, payload: Any, ctx: AgentContext,
                       scope: EventScope) -> Generator[simpy.Event, Any, Outcome]:
         assert self.loop is not None
+        self._arm_deadline(scope)
         done = self.env.event()
         task = self.loop.create_task(self._async_main(payload, ctx, scope))
         self._live_tasks.add(task)

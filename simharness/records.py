@@ -51,13 +51,14 @@ COLUMNS = tuple(TicketRecord.__dataclass_fields__)
 class EventScope:
     """The ticket event a piece of agent code is handling; calls are billed to it."""
 
-    __slots__ = ("ticket", "record", "event", "llm_calls", "_seen")
+    __slots__ = ("ticket", "record", "event", "llm_calls", "finished", "_seen")
 
     def __init__(self, ticket: Ticket, record: TicketRecord, event: int) -> None:
         self.ticket = ticket
         self.record = record
         self.event = event
         self.llm_calls = 0
+        self.finished = False
         self._seen: set[tuple[str, str, bytes]] = set()
 
     def count_call(self, method: str, url: str, body: bytes) -> None:

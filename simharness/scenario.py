@@ -61,7 +61,7 @@ NonEmptyStr = Annotated[str, Field(min_length=1)]
 class FixedDist(_Model):
     """Always the same value."""
 
-    dist: Literal["fixed"] = Field("fixed", description="Distribution kind.")
+    dist: Literal["fixed"] = Field(default="fixed", description="Distribution kind.")
     value: Duration = Field(description="The value, e.g. '200ms'.")
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
@@ -75,7 +75,7 @@ class ExponentialDist(_Model):
     """Memoryless waits: service times of a busy tool, gaps between Poisson arrivals."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    dist: Literal["exponential"] = Field("exponential", description="Distribution kind.")
+    dist: Literal["exponential"] = Field(default="exponential", description="Distribution kind.")
     mean_: Duration = Field(alias="mean", description="Mean value, e.g. '50ms'.")
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
@@ -88,7 +88,7 @@ class ExponentialDist(_Model):
 class LognormalDist(_Model):
     """Right-skewed latencies, given the way people quote them: a median and a p95."""
 
-    dist: Literal["lognormal"] = Field("lognormal", description="Distribution kind.")
+    dist: Literal["lognormal"] = Field(default="lognormal", description="Distribution kind.")
     median: Duration = Field(gt=0, description="Median (50th percentile), e.g. '0.4s'.")
     p95: Duration = Field(description="95th percentile, above the median, e.g. '1.2s'.")
 
@@ -116,7 +116,7 @@ class LognormalDist(_Model):
 class UniformDist(_Model):
     """Any value between low and high, equally likely."""
 
-    dist: Literal["uniform"] = Field("uniform", description="Distribution kind.")
+    dist: Literal["uniform"] = Field(default="uniform", description="Distribution kind.")
     low: Duration = Field(description="Smallest value.")
     high: Duration = Field(description="Largest value (at least `low`).")
 
@@ -144,10 +144,18 @@ DIST_KINDS = ("fixed", "exponential", "lognormal", "uniform")
 class TagMix(_Model):
     """Share of tickets carrying each edge-case tag."""
 
-    multi_issue: Fraction = Field(0.0, description="Share of tickets with two issues at once.")
-    mind_change: Fraction = Field(0.0, description="Share where the customer changes the request.")
-    high_value: Fraction = Field(0.0, description="Share from high-value accounts (independent).")
-    ambiguous: Fraction = Field(0.0, description="Share whose text does not clearly say the route.")
+    multi_issue: Fraction = Field(
+        default=0.0, description="Share of tickets with two issues at once."
+    )
+    mind_change: Fraction = Field(
+        default=0.0, description="Share where the customer changes the request."
+    )
+    high_value: Fraction = Field(
+        default=0.0, description="Share from high-value accounts (independent)."
+    )
+    ambiguous: Fraction = Field(
+        default=0.0, description="Share whose text does not clearly say the route."
+    )
 
     @model_validator(mode="after")
     def _exclusive_kinds(self) -> TagMix:
@@ -181,9 +189,11 @@ def _unique(values: list[str]) -> list[str]:
 class SyntheticTraffic(_Model):
     """Generated tickets: Poisson arrivals at a constant rate or a piecewise-constant schedule."""
 
-    rate: Rate | None = Field(None, description="Constant arrival rate, e.g. '2/s' or '120/m'.")
+    rate: Rate | None = Field(
+        default=None, description="Constant arrival rate, e.g. '2/s' or '120/m'."
+    )
     schedule: list[RateStep] | None = Field(
-        None, min_length=1,
+        default=None, min_length=1,
         description="Piecewise-constant rate, sorted by `at` (rate 0 before the first step).",
     )
     routes: Annotated[list[NonEmptyStr], AfterValidator(_unique)] = Field(
@@ -196,8 +206,10 @@ class SyntheticTraffic(_Model):
         default_factory=_default_follow_up,
         description="Delay before a follow-up message of the same conversation.",
     )
-    start: Duration = Field(0.0, description="Simulated time this source starts sending.")
-    until: Duration | None = Field(None, description="Simulated time it stops (default: never).")
+    start: Duration = Field(default=0.0, description="Simulated time this source starts sending.")
+    until: Duration | None = Field(
+        default=None, description="Simulated time it stops (default: never)."
+    )
     channels: Annotated[list[NonEmptyStr], AfterValidator(_unique)] = Field(
         default_factory=lambda: ["email", "chat", "web"], min_length=1,
         description="Channels tickets arrive through, picked uniformly.",
@@ -254,7 +266,7 @@ class SyntheticTraffic(_Model):
 class TrafficSource(_Model):
     """One source of tickets; exactly one kind is given (today only `synthetic`)."""
 
-    synthetic: SyntheticTraffic | None = Field(None, description="Generated tickets.")
+    synthetic: SyntheticTraffic | None = Field(default=None, description="Generated tickets.")
 
     @model_validator(mode="after")
     def _one_kind(self) -> TrafficSource:
@@ -268,19 +280,27 @@ class TrafficSource(_Model):
 class Price(_Model):
     """What one million tokens cost, in dollars."""
 
-    input_per_mtok: float = Field(0.15, ge=0, description="Dollars per million prompt tokens.")
-    output_per_mtok: float = Field(0.60, ge=0, description="Dollars per million output tokens.")
+    input_per_mtok: float = Field(
+        default=0.15, ge=0, description="Dollars per million prompt tokens."
+    )
+    output_per_mtok: float = Field(
+        default=0.60, ge=0, description="Dollars per million output tokens."
+    )
 
 
 class Accuracy(_Model):
     """Probability the simulated model labels a ticket right, overall and per ticket tag."""
 
-    default: Fraction = Field(0.9, description="Accuracy on a ticket with no harder tag.")
-    multi_issue: Fraction | None = Field(None, description="Accuracy on multi-issue tickets.")
-    mind_change: Fraction | None = Field(None, description="Accuracy on mind-change tickets.")
-    high_value: Fraction | None = Field(None, description="Accuracy on high-value tickets.")
-    ambiguous: Fraction | None = Field(None, description="Accuracy on ambiguous tickets.")
-    malformed: Fraction | None = Field(None, description="Accuracy on malformed tickets.")
+    default: Fraction = Field(default=0.9, description="Accuracy on a ticket with no harder tag.")
+    multi_issue: Fraction | None = Field(
+        default=None, description="Accuracy on multi-issue tickets."
+    )
+    mind_change: Fraction | None = Field(
+        default=None, description="Accuracy on mind-change tickets."
+    )
+    high_value: Fraction | None = Field(default=None, description="Accuracy on high-value tickets.")
+    ambiguous: Fraction | None = Field(default=None, description="Accuracy on ambiguous tickets.")
+    malformed: Fraction | None = Field(default=None, description="Accuracy on malformed tickets.")
 
     def for_tags(self, tags: list[str]) -> float:
         """The hardest tag wins: the minimum of `default` and the values of the tags present."""
@@ -295,15 +315,17 @@ class LLMTier(_Model):
         default_factory=lambda: LognormalDist(median=0.5, p95=1.5),
         description="Time to first token.",
     )
-    per_output_token: Duration = Field(0.0, description="Extra time per output token.")
+    per_output_token: Duration = Field(default=0.0, description="Extra time per output token.")
     price: Price = Field(default_factory=Price, description="Token prices.")
     accuracy: Accuracy = Field(default_factory=Accuracy, description="Labelling accuracy.")
     rpm: int | None = Field(
-        None, ge=1, description="Requests per minute before 429s (none: no limit)."
+        default=None, ge=1, description="Requests per minute before 429s (none: no limit)."
     )
-    context_tokens: int = Field(128000, ge=1, description="Largest prompt it accepts, in tokens.")
+    context_tokens: int = Field(
+        default=128000, ge=1, description="Largest prompt it accepts, in tokens."
+    )
     capacity: int | None = Field(
-        None, ge=1, description="Concurrent requests it serves (none: no limit)."
+        default=None, ge=1, description="Concurrent requests it serves (none: no limit)."
     )
     aliases: list[NonEmptyStr] = Field(
         default_factory=list,
@@ -338,7 +360,7 @@ class LLMConfig(_Model):
         "If given, exactly these tiers exist.",
     )
     response_format: Literal["json", "label"] = Field(
-        "json", description="How the simulated model answers: a JSON object or a bare label."
+        default="json", description="How the simulated model answers: JSON or a bare label."
     )
 
     @model_validator(mode="after")
@@ -367,7 +389,7 @@ class ToolConfig(_Model):
         default_factory=lambda: ExponentialDist(mean=0.05), description="Time to answer."
     )
     capacity: int | None = Field(
-        None, ge=1, description="Concurrent requests it serves (none: no limit)."
+        default=None, ge=1, description="Concurrent requests it serves (none: no limit)."
     )
 
 
@@ -375,7 +397,7 @@ class EscalationConfig(_Model):
     """Which tickets must go to a human."""
 
     account_value_at_least: float = Field(
-        100000, ge=0, description="Tickets from accounts worth at least this must be escalated."
+        default=100000, ge=0, description="Tickets from accounts worth this much must be escalated."
     )
 
 
@@ -406,20 +428,20 @@ class AgentConfig(_Model):
     """The agent under test and how the harness runs it."""
 
     ref: str | None = Field(
-        None, description="'package.module:attr' of an agent class, factory or function."
+        default=None, description="'package.module:attr' of an agent class, factory or function."
     )
     params: dict[str, Any] = Field(
         default_factory=dict, description="Keyword arguments for the class or factory."
     )
-    workers: int = Field(8, ge=1, description="Events the agent handles concurrently.")
+    workers: int = Field(default=8, ge=1, description="Events the agent handles concurrently.")
     watchdog: Duration = Field(
-        5.0, gt=0,
+        default=5.0, gt=0,
         description="Wall seconds agent code may run without yielding before the ticket is hung.",
     )
     ticket_timeout: Duration = Field(
-        600.0, gt=0, description="Simulated seconds one event may take."
+        default=600.0, gt=0, description="Simulated seconds one event may take."
     )
-    http_timeout: Duration = Field(60.0, gt=0, description="Default timeout of ctx.http.")
+    http_timeout: Duration = Field(default=60.0, gt=0, description="Default timeout of ctx.http.")
 
     @field_validator("ref")
     @classmethod
@@ -433,16 +455,22 @@ class FaultSpec(BaseModel):
     """A fault injected into the world during a time window; extra fields go to its kind."""
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)
-    name: str | None = Field(None, description="Unique name (default '<kind>-<index>').")
+    name: str | None = Field(default=None, description="Unique name (default '<kind>-<index>').")
     kind: NonEmptyStr = Field(description="Fault kind, e.g. 'outage', 'latency', 'rate_limit'.")
     target: str | None = Field(
-        None, description="'llm', 'llm.<tier>' or 'tools.<name>' (some kinds need none)."
+        default=None, description="'llm', 'llm.<tier>' or 'tools.<name>' (some kinds need none)."
     )
-    at: Duration | None = Field(None, description="Start time; use with `duration`.")
-    duration: Duration | None = Field(None, description="How long from `at` (default: to the end).")
-    from_: Duration | None = Field(None, alias="from", description="Start time; use with `until`.")
-    until: Duration | None = Field(None, description="End time (default: the end of the run).")
-    probability: Fraction = Field(1.0, description="Chance each affected call is hit.")
+    at: Duration | None = Field(default=None, description="Start time; use with `duration`.")
+    duration: Duration | None = Field(
+        default=None, description="How long from `at` (default: to the end)."
+    )
+    from_: Duration | None = Field(
+        default=None, alias="from", description="Start time; use with `until`."
+    )
+    until: Duration | None = Field(
+        default=None, description="End time (default: the end of the run)."
+    )
+    probability: Fraction = Field(default=1.0, description="Chance each affected call is hit.")
 
     @model_validator(mode="after")
     def _one_window_style(self) -> FaultSpec:
@@ -484,14 +512,14 @@ class Scenario(_Model):
 
     name: NonEmptyStr = Field(description="Short name, used in reports and file names.")
     description: str = Field("", description="What this scenario checks, in prose.")
-    seed: int = Field(0, description="Random seed; the same seed gives the same run.")
+    seed: int = Field(default=0, description="Random seed; the same seed gives the same run.")
     duration: Duration = Field(gt=0, description="How long tickets keep arriving, e.g. '1h'.")
     start: datetime = Field(
-        datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
+        default=datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
         description="Simulated wall-clock time at t=0 (naive times are UTC).",
     )
     drain: Duration = Field(
-        600.0, description="After `duration`, how long tickets in flight may still finish."
+        default=600.0, description="After `duration`, how long tickets in flight may still finish."
     )
     agent: AgentConfig = Field(default_factory=AgentConfig, description="The agent under test.")
     traffic: list[TrafficSource] = Field(min_length=1, description="Where tickets come from.")
@@ -532,6 +560,7 @@ class Scenario(_Model):
         """Checks that need several sections; issues carry their own paths."""
         issues: list[tuple[tuple[str | int, ...], str]] = []
         first: dict[str, int] = {}
+        targets = self.fault_targets()
         for i, fault in enumerate(self.faults):
             if fault.name is None:
                 fault.name = f"{fault.kind}-{i}"
@@ -539,10 +568,9 @@ class Scenario(_Model):
                 issues.append((("faults", i, "name"), f"duplicate fault name {fault.name!r} "
                                                       f"(also faults[{first[fault.name]}])"))
             first.setdefault(fault.name, i)
-            if fault.target is not None and fault.target not in self.fault_targets():
-                issues.append((("faults", i, "target"),
-                               f"unknown target {fault.target!r}; valid targets: "
-                               f"{', '.join(self.fault_targets())}"))
+            if fault.target is not None and fault.target not in targets:
+                issues.append((("faults", i, "target"), f"unknown target {fault.target!r}; "
+                                                        f"valid targets: {', '.join(targets)}"))
         sink = (info.context or {}).get(_ISSUES)
         if issues and sink is None:
             raise ValueError("; ".join(f"{format_path(p)}: {m}" for p, m in issues))

@@ -83,7 +83,7 @@ def make_ctx(world: FakeWorld, lines: list[str] | None = None) -> AgentContext:
     return AgentContext(
         ticket_id="t-1", conversation_id="conv-1", event=0,
         http=httpx.Client(transport=httpx.MockTransport(world)),
-        base_urls={"llm": LLM, "crm": CRM}, state={},
+        base_urls={"llm": LLM, "crm": CRM}, states={},
         lines=[] if lines is None else lines, now=lambda: 0.0, sleep=lambda s: None,
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from simharness.errors import ScenarioError
+from simharness.traffic import texts
 from simharness.traffic.synthetic import SyntheticGenerator
 from simharness.traffic.ticket import Ticket
 
@@ -58,6 +60,7 @@ def test_different_seed_gives_different_tickets() -> None:
 _DIGEST = """
 import hashlib, sys
 sys.path.insert(0, sys.argv[1])
+from simharness.traffic import texts
 from simharness.traffic.synthetic import SyntheticGenerator
 g = SyntheticGenerator(["billing", "payments", "order_status"],
     {"multi_issue": 0.2, "mind_change": 0.2, "ambiguous": 0.2, "high_value": 0.1}, seed=9,
@@ -72,7 +75,7 @@ def test_tickets_do_not_depend_on_hash_randomisation() -> None:
     root = str(Path(__file__).resolve().parents[1])
     digests = {
         subprocess.run([sys.executable, "-c", _DIGEST, root], capture_output=True, text=True,
-                       check=True, env={"PYTHONHASHSEED": hs}).stdout
+                       check=True, env={**os.environ, "PYTHONHASHSEED": hs}).stdout
         for hs in ("1", "2")
     }
     assert len(digests) == 1
@@ -212,3 +215,24 @@ def test_threshold_must_leave_room_for_regular_customers() -> None:
     with pytest.raises(ScenarioError):
         SyntheticGenerator(STANDARD, MIX, seed=1, escalation_threshold=0, channels=["email"],
                            languages={"en": 1}, follow_up_delay=lambda: 1.0)
+
+
+# -- template content ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("route", [*STANDARD, "generic"])
+def test_every_route_has_enough_distinct_templates(route: str) -> None:
+    t = texts.STANDARD_ROUTES.get(route, texts.GENERIC)
+    assert len(set(t.bodies)) >= 12 and len(set(t.subjects)) >= 6
+    assert len(set(t.ambiguous)) >= 3 and len(set(t.passing)) >= 3
+
+
+def test_follow_up_templates_name_no_standard_route() -> None:
+    for text in texts.MIND_CHANGE_FOLLOW_UPS:
+        assert not names_any(STANDARD, text), text
+
+
+def test_generic_templates_name_the_route_as_words() -> None:
+    t = texts.templates_for("order_status")
+    for text in (*t.bodies, *t.subjects, *t.ambiguous, *t.passing):
+        assert "order status" in text.lower(), text

@@ -37,8 +37,9 @@ def test_parse_duration_rejects(value):
 
 
 def test_duration_error_message_is_exact():
-    with pytest.raises(ValueError, match=r"^expected a duration like '90s', '5m', '1h', got 'soon'$"):
+    with pytest.raises(ValueError) as info:
         parse_duration("soon")
+    assert str(info.value) == "expected a duration like '90s', '5m', '1h', got 'soon'"
 
 
 @pytest.mark.parametrize("value", [-1, -0.5, "-5s", "-1h"])

@@ -15,21 +15,29 @@ class AgentContext:
     that are plain functions; agents that are objects can keep state on themselves.
     """
 
-    __slots__ = ("ticket_id", "conversation_id", "event", "http", "base_urls", "state",
+    __slots__ = ("ticket_id", "conversation_id", "event", "http", "base_urls", "_states",
                  "_lines", "_now", "_sleep")
 
-    def __init__(self, *, ticket_id: str, conversation_id: str, event: int, http: Any,
-                 base_urls: dict[str, str], state: dict[str, Any], lines: list[str],
+    def __init__(self, ticket_id: str, conversation_id: str, event: int, http: Any,
+                 base_urls: dict[str, str], states: dict[str, dict[str, Any]], lines: list[str],
                  now: Callable[[], float], sleep: Callable[[float], Any]) -> None:
         self.ticket_id = ticket_id
         self.conversation_id = conversation_id
         self.event = event
         self.http = http
         self.base_urls = base_urls
-        self.state = state
+        self._states = states
         self._lines = lines
         self._now = now
         self._sleep = sleep
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """A dict that lives as long as this conversation (for agents that are functions)."""
+        state = self._states.get(self.conversation_id)
+        if state is None:
+            state = self._states[self.conversation_id] = {}
+        return state
 
     @property
     def now(self) -> float:

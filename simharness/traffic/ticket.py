@@ -61,12 +61,13 @@ class Ticket:
         its own new message, like a chat platform's "new message" webhook.
         """
         message = self.messages[event]
-        created = epoch + timedelta(seconds=self.created_at)
-        at = created + timedelta(seconds=message.delay)
+        created = (epoch + timedelta(seconds=self.created_at)).isoformat()
+        at = created if not message.delay else (
+            epoch + timedelta(seconds=self.created_at + message.delay)).isoformat()
         return {
             "id": self.id if event == 0 else f"{self.id}-{event}",
             "conversation_id": self.conversation_id,
-            "created_at": created.isoformat(),
+            "created_at": created,
             "channel": self.channel,
             "language": self.language,
             "customer": {
@@ -75,5 +76,5 @@ class Ticket:
                 "email": self.customer.email,
             },
             "subject": self.subject,
-            "messages": [{"role": message.role, "text": message.text, "at": at.isoformat()}],
+            "messages": [{"role": message.role, "text": message.text, "at": at}],
         }
