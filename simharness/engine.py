@@ -14,6 +14,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 import greenlet
@@ -48,6 +49,8 @@ class Outcome:
 
     @classmethod
     def of(cls, value: Any) -> Outcome:
+        if type(value) is str:  # the common case, kept cheap
+            return cls("ok", Decision([value] if value else []))
         if inspect.isawaitable(value):
             if inspect.iscoroutine(value):
                 value.close()
@@ -420,7 +423,7 @@ class Engine:
         if self.progress is not None:
             self.progress(min(env.now, self.scenario.duration), self.scenario.duration,
                           self._finished)
-        records = sorted(self.records, key=lambda r: (r.arrived_at, r.ticket_id))
+        records = sorted(self.records, key=attrgetter("arrived_at"))
         return RunOutput(
             records=records, seed=self.seed, sim_end=env.now,
             wall_seconds=wall_clock() - started, fault_windows=self.faults.windows(),

@@ -24,6 +24,13 @@ def hash_uniform(seed: int, *keys: object) -> float:
     return derive_seed(seed, *keys) / 2**64
 
 
+def hash_uniforms(seed: int, count: int, *keys: object) -> tuple[float, ...]:
+    """`count` independent uniform draws in [0, 1) from one hash of (seed, keys)."""
+    text = "\x1f".join([str(seed), *map(str, keys)]).encode()
+    digest = hashlib.blake2b(text, digest_size=8 * count).digest()
+    return tuple(v / 2**64 for v in struct.unpack(f"<{count}Q", digest))
+
+
 def numpy_stream(seed: int, *names: object) -> np.random.Generator:
     return np.random.default_rng(derive_seed(seed, *names))
 

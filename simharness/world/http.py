@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Protocol
@@ -35,7 +35,7 @@ class SimRequest:
     host: str
     path: str
     query: str
-    headers: dict[str, str]
+    headers: Mapping[str, str]  # case-insensitive (the client's own Headers object)
     body: bytes
     read_timeout: float | None
     connect_timeout: float | None
@@ -91,7 +91,7 @@ def _to_sim(request: Any, body: bytes) -> SimRequest:
         host=url.host,
         path=url.path,
         query=query.decode() if isinstance(query, bytes) else str(query),
-        headers={k.lower(): v for k, v in request.headers.items()},
+        headers=request.headers,
         body=body,
         read_timeout=read,
         connect_timeout=connect,

@@ -16,7 +16,7 @@ from collections import deque
 from typing import Any
 
 from ..records import EventScope
-from ..rng import BufferedSampler, hash_uniform, numpy_stream
+from ..rng import BufferedSampler, hash_uniforms, numpy_stream
 from .http import SimResponse
 
 CHARS_PER_TOKEN = 4
@@ -149,9 +149,7 @@ class LLMService:
             scope.llm_calls += 1
             truth, tags = self._visible_truth(prompt, scope)
             key = (scope.ticket.id, scope.event, tier.name, scope.llm_calls)
-        u_right = hash_uniform(self.seed, "llm-right", *key)
-        u_pick = hash_uniform(self.seed, "llm-pick", *key)
-        u_conf = hash_uniform(self.seed, "llm-conf", *key)
+        u_right, u_pick, u_conf = hash_uniforms(self.seed, 3, "llm", *key)
         if truth is None:  # the prompt does not say what the ticket is about
             answer = [routes[int(u_pick * len(routes))]]
             confidence = 0.2 + 0.35 * u_conf

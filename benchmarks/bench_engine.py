@@ -1,0 +1,176 @@
+"""Engine throughput and memory, in one run.
+
+    python benchmarks/bench_engine.py            # full figures (about a minute)
+    python benchmarks/bench_engine.py --quick    # smaller runs, for a smoke check
+
+Prints tickets per second of wall time for:
+  - the bare SimPy loop: Poisson arrivals, a process per ticket, a Resource of workers;
+  - the harness with a trivial in-process agent (returns a label);
+  - the harness with an httpx agent (one LLM call per ticket through ctx.http);
+  - a bare httpx.Client.post against a MockTransport (the client library's own floor);
+plus ratios, peak memory of a 100,000-ticket run (in a child process), and the wall time
+of an hour-long outage met by 60 s backoffs against the same hour with no fault.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+import timeit
+from pathlib import Path
+
+import httpx
+import numpy as np
+import simpy
+
+import simharness as sh
+from simharness.scenario import scenario_from_dict
+
+RATE = 8.0
+WORKERS = 64
+TARGETS = {"trivial_tps": 30_000, "trivial_ratio": 8.0, "httpx_tps": 4_000, "peak_mb": 500}
+
+
+def scenario(tickets: int, **extra: object) -> dict:
+    data = {
+        "name": "bench", "seed": 1, "duration": tickets / RATE,
+        "agent": {"workers": WORKERS},
+        "traffic": [{"synthetic": {"rate": RATE, "routes": ["billing", "technical", "account"]}}],
+    }
+    data.update(extra)
+    return data
+
+
+def bare_simpy(tickets: int) -> float:
+    """Tickets/s of the plainest SimPy model of the same queue."""
+    env = simpy.Environment()
+    workers = simpy.Resource(env, WORKERS)
+    gaps = np.random.default_rng(1).exponential(1 / RATE, tickets).tolist()
+
+    def ticket(env: simpy.Environment):
+        with workers.request() as req:
+            yield req
+
+    def arrivals(env: simpy.Environment):
+        for gap in gaps:
+            yield env.timeout(gap)
+            env.process(ticket(env))
+
+    env.process(arrivals(env))
+    start = time.perf_counter()
+    env.run()
+    return tickets / (time.perf_counter() - start)
+
+
+def trivial_agent(payload: dict) -> str:
+    return "billing"
+
+
+def httpx_agent(payload: dict, ctx: sh.AgentContext) -> str:
+    reply = ctx.http.post(ctx.base_urls["llm"] + "/v1/chat/completions", json={
+        "model": "small", "messages": [{"role": "user", "content": payload["messages"][0]["text"]}]})
+    return json.loads(reply.json()["choices"][0]["message"]["content"])["route"]
+
+
+def harness(tickets: int, agent: object, **extra: object) -> tuple[float, float]:
+    """(tickets/s, wall seconds) of the engine alone (metrics excluded), best of two."""
+    best = float("inf")
+    loaded = scenario_from_dict(scenario(tickets, **extra))
+    from simharness.engine import run_engine
+
+    for _ in range(2):
+        out = run_engine(loaded, agent=agent)
+        best = min(best, out.wall_seconds)
+    return len(out.records) / best, best
+
+
+def httpx_floor(n: int = 3000) -> float:
+    body = json.dumps({"choices": [{"message": {"content": '{"route": "billing"}'}}]}).encode()
+    client = httpx.Client(transport=httpx.MockTransport(
+        lambda r: httpx.Response(200, content=body, headers=[("content-type", "application/json")])))
+
+    def call() -> None:
+        client.post("http://llm.sim/v1/chat/completions",
+                    json={"model": "small", "messages": [{"role": "user", "content": "hi"}]}).json()
+
+    return n / timeit.timeit(call, number=n)
+
+
+def peak_memory_mb(tickets: int) -> tuple[float, float]:
+    """Peak RSS (MB) and wall seconds of a full sh.run of `tickets` tickets, in a child."""
+    code = (
+        "import json, sys, time, resource; sys.path.insert(0, %r)\n"
+        "import simharness as sh\n"
+        "from bench_engine import scenario, trivial_agent\n"
+        "t = time.perf_counter(); r = sh.run(scenario(%d), agent=trivial_agent)\n"
+        "print(json.dumps([resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,"
+        " time.perf_counter() - t, r.metrics['tickets']['total']]))\n"
+    ) % (str(Path(__file__).parent), tickets)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    peak, wall, total = json.loads(out.stdout.strip().splitlines()[-1])
+    return peak, wall
+
+
+def outage_vs_baseline(tickets: int) -> tuple[float, float]:
+    """Wall seconds of a run with an LLM outage covering it and 60 s backoffs, vs none."""
+    import tenacity
+
+    @tenacity.retry(wait=tenacity.wait_exponential(multiplier=2, max=60),
+                    stop=tenacity.stop_after_delay(600), reraise=True)
+    def classify(payload: dict, ctx: sh.AgentContext) -> str:
+        return httpx_agent(payload, ctx)
+
+    def agent(payload: dict, ctx: sh.AgentContext) -> str:
+        try:
+            return classify(payload, ctx)
+        except httpx.HTTPError:
+            return "billing"
+
+    outage = [{"name": "llm-down", "target": "llm", "kind": "outage", "at": 0,
+               "duration": tickets / RATE}]
+    _, base = harness(tickets, agent)
+    _, faulted = harness(tickets, agent, faults=outage, drain="2h")
+    return base, faulted
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller runs")
+    args = parser.parse_args()
+    n = 20_000 if args.quick else 100_000
+    n_http = 5_000 if args.quick else 20_000
+
+    bare = bare_simpy(n)
+    trivial, _ = harness(n, trivial_agent)
+    http, _ = harness(n_http, httpx_agent)
+    floor = httpx_floor()
+    peak, peak_wall = peak_memory_mb(100_000 if not args.quick else 20_000)
+    base, faulted = outage_vs_baseline(2_000 if args.quick else 8_000)
+
+    rows = [
+        ("bare SimPy loop", f"{bare:,.0f} tickets/s", ""),
+        ("harness, trivial agent", f"{trivial:,.0f} tickets/s",
+         f"target >= {TARGETS['trivial_tps']:,}; bare/harness = {bare / trivial:.1f}x "
+         f"(target <= {TARGETS['trivial_ratio']:g}x)"),
+        ("harness, httpx agent", f"{http:,.0f} tickets/s",
+         f"target >= {TARGETS['httpx_tps']:,}; trivial/httpx = {trivial / http:.1f}x"),
+        ("bare httpx.Client.post (MockTransport)", f"{floor:,.0f} requests/s",
+         "the client library's own ceiling on this machine"),
+        (f"peak memory, {100_000 if not args.quick else 20_000:,}-ticket run",
+         f"{peak:,.0f} MB", f"target < {TARGETS['peak_mb']} MB; wall {peak_wall:.1f} s"),
+        ("outage + 60 s backoffs vs no fault", f"{faulted:.2f} s vs {base:.2f} s",
+         f"ratio {faulted / base:.2f}"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    print(f"simharness {sh.__version__}, python {sys.version.split()[0]}, "
+          f"max RSS of this process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB")
+    for name, value, note in rows:
+        print(f"{name:<{width}}  {value:>22}  {note}")
+
+
+if __name__ == "__main__":
+    main()
