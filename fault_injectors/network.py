@@ -20,7 +20,7 @@ class Outage(FaultInjector):
 
     kind = "outage"
 
-    def on_call(self, call: Call) -> tuple[float, Any] | None:
+    def before(self, call: Call) -> tuple[float, Any] | None:
         from simharness.world.http import SimResponse
 
         return CONNECT_REFUSED_AFTER, SimResponse(

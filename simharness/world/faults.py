@@ -55,7 +55,7 @@ class FaultPlan:
                 continue
             if fault.probability < 1.0 and fault.draw() >= fault.probability:
                 continue
-            answer = fault.injector.on_call(Call(target, method, path, now, fault.start, fault.end))
+            answer = fault.injector.before(Call(target, method, path, now, None, fault.start, fault.end))
             if answer is not None:
                 if scope is not None:
                     scope.touched_by(fault.name)
