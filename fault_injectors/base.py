@@ -40,6 +40,7 @@ class Call:
     window_start: float = 0.0
     window_end: float = float("inf")
     intensity: float = 1.0   # 0..1, rises over a `ramp`
+    tokens_in: int | None = None  # prompt tokens, for LLM calls
 
 
 @dataclass(slots=True)

@@ -29,8 +29,15 @@ from .scenario import Scenario
 from .traffic.arrivals import piecewise_arrivals, poisson_arrivals
 from .traffic.synthetic import SyntheticGenerator
 from .traffic.ticket import Customer, Ticket
-from .vclock import (AgentGreenlet, AgentHung, Clock, SimEventLoop, TicketTimeout, Watchdog,
-                     wall_clock)
+from .vclock import (
+    AgentGreenlet,
+    AgentHung,
+    Clock,
+    SimEventLoop,
+    TicketTimeout,
+    Watchdog,
+    wall_clock,
+)
 from .world import SimWorld
 from .world.faults import FaultPlan
 from .world.http import Exchange, Network
@@ -426,7 +433,7 @@ class Engine:
         records = sorted(self.records, key=attrgetter("arrived_at"))
         return RunOutput(
             records=records, seed=self.seed, sim_end=env.now,
-            wall_seconds=wall_clock() - started, fault_windows=self.faults.windows(),
+            wall_seconds=wall_clock() - started, fault_windows=self.faults.windows(env.now),
             blocked_hosts=dict(self.world.blocked_hosts), warnings=dict(self.clock.warnings),
             hung_interrupts=self.watchdog.fired)
 

@@ -33,7 +33,8 @@ class ScenarioError(SimHarnessError):
 
     def __init__(self, errors: list[ErrorLocation] | str) -> None:
         if isinstance(errors, str):
-            errors = [ErrorLocation(file="<scenario>", line=None, column=None, path="", message=errors)]
+            errors = [ErrorLocation(file="<scenario>", line=None, column=None, path="",
+                                    message=errors)]
         self.errors = errors
         super().__init__("\n".join(str(e) for e in errors))
 

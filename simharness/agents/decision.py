@@ -43,7 +43,8 @@ def normalize(value: Any) -> Decision:
         return Decision(_routes(value))
     if isinstance(value, Mapping):
         if "route" not in value and "routes" not in value:
-            raise InvalidOutput(f"a decision mapping needs a 'route' key, got keys {sorted(value)!r}")
+            raise InvalidOutput(
+                f"a decision mapping needs a 'route' key, got keys {sorted(value)!r}")
         routes = _routes(value.get("route", value.get("routes")))
         confidence = value.get("confidence")
         if confidence is not None and not isinstance(confidence, (int, float)):

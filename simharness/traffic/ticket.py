@@ -9,7 +9,8 @@ from typing import Any
 
 @dataclass(slots=True)
 class Customer:
-    """A customer of the simulated business; the CRM serves these, the agent sees only id/name/email."""
+    """A customer of the simulated business. The CRM serves all of it; the agent sees only
+    id, name and email."""
 
     id: str
     name: str

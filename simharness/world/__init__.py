@@ -9,6 +9,8 @@ from typing import Any
 
 import simpy
 
+from fault_injectors import Call
+
 from ..records import current_scope
 from ..traffic.ticket import Customer
 from .faults import FaultPlan
@@ -54,33 +56,41 @@ class SimWorld:
     def serve(self, request: SimRequest) -> tuple[float, SimResponse] | simpy.Event:
         scope = current_scope.get()
         name = request.host[: -len(SIM_DOMAIN)]
-        now = self.env.now
         if scope is not None:
             scope.count_call(request.method, request.host + request.path, request.body)
+        call = Call(target="", method=request.method, path=request.path, now=self.env.now,
+                    read_timeout=request.read_timeout)
         if name == "llm":
             try:
                 body = json.loads(request.body) if request.body else None
             except ValueError:
                 body = None
-            target, tier = self.llm.target(body)
-            fault = self.faults.intercept(target, request.method, request.path, now, scope)
-            if fault is not None:
-                return fault
-            answer = self.llm.complete(request.path, body, tier, now, scope)
+            call.target, tier = self.llm.target(body)
+            prompt, call.tokens_in = self.llm.prepare(body)
         elif name in self.tools:
-            target = "tools." + name
-            fault = self.faults.intercept(target, request.method, request.path, now, scope)
-            if fault is not None:
-                return fault
-            tool = self.tools[name]
-            answer = tool.latency(), tool.handle(request.method, request.path, request.body)
+            call.target = "tools." + name
         else:
             return 0.005, SimResponse(failure="connect", detail=f"unknown simulated host "
                                       f"{request.host!r}; known: {', '.join(self.base_urls)}")
-        resource = self._capacity.get(target)
+        faults = self.faults.for_call(call.target, call.now, scope)
+        for fault in faults:
+            call.window_start = fault.schedule.span_start(call.now) or 0.0
+            answer = fault.injector.before(call)
+            if answer is not None:
+                return answer
+        if name == "llm":
+            latency, response = self.llm.complete(call, body, tier, prompt, scope, faults)
+        else:
+            tool = self.tools[name]
+            latency, response = tool.latency(), tool.handle(request.method, request.path,
+                                                            request.body)
+        for fault in faults:
+            call.window_start = fault.schedule.span_start(call.now) or 0.0
+            latency, response = fault.injector.after(call, latency, response)
+        resource = self._capacity.get(call.target)
         if resource is None:
-            return answer
-        return self.env.process(self._queued(resource, *answer))
+            return latency, response
+        return self.env.process(self._queued(resource, latency, response))
 
     def _queued(self, resource: simpy.Resource, latency: float,
                 response: SimResponse) -> Generator[simpy.Event, Any, SimResponse]:

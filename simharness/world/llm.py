@@ -15,6 +15,8 @@ import math
 from collections import deque
 from typing import Any
 
+from fault_injectors import Call, Completion
+
 from ..records import EventScope
 from ..rng import BufferedSampler, hash_uniforms, numpy_stream
 from .http import SimResponse
@@ -28,7 +30,7 @@ def estimate_tokens(text: str) -> int:
     return math.ceil(len(text) / CHARS_PER_TOKEN)
 
 
-def _error(status: int, message: str, code: str, kind: str = "invalid_request_error",
+def error_response(status: int, message: str, code: str, kind: str = "invalid_request_error",
            headers: list[tuple[str, str]] | None = None) -> SimResponse:
     body = json.dumps({"error": {"message": message, "type": kind, "param": None, "code": code}})
     return SimResponse(status=status, body=body.encode(),
@@ -95,53 +97,80 @@ class LLMService:
         tier = self.models.get(model) if isinstance(model, str) else None
         return ("llm." + tier.name if tier else "llm"), tier
 
-    def complete(self, path: str, body: Any, tier: Tier | None, now: float,
-                 scope: EventScope | None) -> tuple[float, SimResponse]:
-        if path.rstrip("/") != "/v1/chat/completions":
-            return 0.01, _error(404, f"Unknown path {path}", "unknown_url")
+    def prepare(self, body: Any) -> tuple[str, int]:
+        """The prompt text and its token count (0 when the body has no messages)."""
         if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
-            return 0.01, _error(400, "'messages' is a required property", "invalid_body")
+            return "", 0
+        prompt = _prompt_text(body["messages"])
+        return prompt, estimate_tokens(prompt) + TOKENS_PER_MESSAGE * len(body["messages"])
+
+    def complete(self, call: Call, body: Any, tier: Tier | None, prompt: str,
+                 scope: EventScope | None, faults: list[Any]) -> tuple[float, SimResponse]:
+        """Answer one chat completion request, with any LLM faults applied."""
+        path, now = call.path, call.now
+        if path.rstrip("/") != "/v1/chat/completions":
+            return 0.01, error_response(404, f"Unknown path {path}", "unknown_url")
+        if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+            return 0.01, error_response(400, "'messages' is a required property", "invalid_body")
         if tier is None:
             model = body.get("model")
-            return 0.01, _error(404, f"The model `{model}` does not exist or you do not have "
-                                f"access to it. Models here: {', '.join(self.models)}",
-                                "model_not_found")
+            return 0.01, error_response(404, f"The model `{model}` does not exist or you do not "
+                                        f"have access to it. Models here: {', '.join(self.models)}",
+                                        "model_not_found")
         wait = tier.throttle(now)
         if wait is not None:
             retry_after = max(1, math.ceil(wait))
-            return 0.01, _error(429, f"Rate limit reached for {tier.name}: {tier.rpm} RPM",
-                                "rate_limit_exceeded", "requests",
-                                headers=[("retry-after", str(retry_after))])
-        prompt = _prompt_text(body["messages"])
-        tokens_in = estimate_tokens(prompt) + TOKENS_PER_MESSAGE * len(body["messages"])
+            return 0.01, error_response(429, f"Rate limit reached for {tier.name}: {tier.rpm} RPM",
+                                        "rate_limit_exceeded", "requests",
+                                        headers=[("retry-after", str(retry_after))])
+        tokens_in = call.tokens_in or 0
         if tokens_in > tier.config.context_tokens:
-            return 0.05, _error(400, f"This model's maximum context length is "
-                                f"{tier.config.context_tokens} tokens. However, your messages "
-                                f"resulted in {tokens_in} tokens.", "context_length_exceeded")
-        content = self._answer(prompt, tier, scope)
-        tokens_out = estimate_tokens(content) + 1
+            return 0.05, error_response(
+                400, f"This model's maximum context length is {tier.config.context_tokens} "
+                f"tokens. However, your messages resulted in {tokens_in} tokens.",
+                "context_length_exceeded")
+        accuracy_factor = 1.0
+        for fault in faults:
+            accuracy_factor *= fault.injector.accuracy_factor(call)
+        routes, confidence = self._answer(prompt, tier, scope, accuracy_factor)
+        content = self._render(routes, confidence)
+        completion = Completion(content=content, routes=routes, taxonomy=self.routes,
+                                tokens_in=tokens_in, tokens_out=estimate_tokens(content) + 1)
+        for fault in faults:
+            fault.injector.rewrite(call, completion)
         if scope is not None:
             record = scope.record
-            record.tokens_in += tokens_in
-            record.tokens_out += tokens_out
-            record.cost_usd += tokens_in * tier.input_price + tokens_out * tier.output_price
+            record.tokens_in += completion.tokens_in
+            record.tokens_out += completion.tokens_out
+            record.cost_usd += (completion.tokens_in * tier.input_price
+                                + completion.tokens_out * tier.output_price)
         self._completions += 1
-        latency = tier.latency() + tier.per_output_token * tokens_out
+        latency = tier.latency() + tier.per_output_token * completion.tokens_out
+        message: dict[str, Any] = {"role": "assistant", "content": completion.content}
+        message.update(completion.extra)
         payload = {
             "id": f"chatcmpl-sim{self._completions:08d}",
             "object": "chat.completion",
             "created": int(self.epoch_s + now + latency),
             "model": body["model"],
-            "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
-                         "message": {"role": "assistant", "content": content}}],
-            "usage": {"prompt_tokens": tokens_in, "completion_tokens": tokens_out,
-                      "total_tokens": tokens_in + tokens_out},
+            "choices": [{"index": 0, "finish_reason": completion.finish_reason,
+                         "logprobs": None, "message": message}],
+            "usage": {"prompt_tokens": completion.tokens_in,
+                      "completion_tokens": completion.tokens_out,
+                      "total_tokens": completion.tokens_in + completion.tokens_out},
         }
         return latency, SimResponse(200, json.dumps(payload).encode(),
                                     [("content-type", "application/json")])
 
+    def _render(self, routes: list[str], confidence: float) -> str:
+        if self.format == "label":
+            return ", ".join(routes)
+        route: str | list[str] = routes[0] if len(routes) == 1 else routes
+        return json.dumps({"route": route, "confidence": round(confidence, 2)})
+
     # -- the model's judgement ---------------------------------------------------------
-    def _answer(self, prompt: str, tier: Tier, scope: EventScope | None) -> str:
+    def _answer(self, prompt: str, tier: Tier, scope: EventScope | None,
+                accuracy_factor: float) -> tuple[list[str], float]:
         routes = self.routes
         if scope is None:
             truth, tags, key = None, [], ("no-ticket", self._completions)
@@ -153,16 +182,13 @@ class LLMService:
         if truth is None:  # the prompt does not say what the ticket is about
             answer = [routes[int(u_pick * len(routes))]]
             confidence = 0.2 + 0.35 * u_conf
-        elif u_right < tier.config.accuracy.for_tags(tags):
+        elif u_right < tier.config.accuracy.for_tags(tags) * accuracy_factor:
             answer = list(truth)
             confidence = 0.72 + 0.27 * u_conf
         else:
             answer = self._wrong(truth, u_pick)
             confidence = 0.3 + 0.55 * u_conf
-        if self.format == "label":
-            return ", ".join(answer)
-        route: str | list[str] = answer[0] if len(answer) == 1 else answer
-        return json.dumps({"route": route, "confidence": round(confidence, 2)})
+        return answer, confidence
 
     def _visible_truth(self, prompt: str, scope: EventScope) -> tuple[list[str] | None, list[str]]:
         messages = scope.ticket.messages

@@ -1,0 +1,199 @@
+"""LLM semantic faults: the endpoint answers, but not with what the agent hoped for.
+
+Targets: `llm` (every tier) or `llm.<tier>`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from . import register
+from .base import Call, Completion, FaultInjector
+
+REFUSAL_TEXT = "I'm sorry, but I can't help with that request."
+OFF_TAXONOMY_LABELS = ("general_inquiry", "other", "sales", "feedback", "urgent")
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _route_value(routes: list[str]) -> str | list[str]:
+    return routes[0] if len(routes) == 1 else routes
+
+
+@register
+class Refusal(FaultInjector):
+    """The model refuses: the content is an apology, not an answer.
+
+    `{name: llm-refuses, target: llm, kind: refusal, probability: 0.2, at: 10m, duration: 10m}`
+    """
+
+    kind = "refusal"
+    family = "llm"
+
+    def rewrite(self, call: Call, completion: Completion) -> None:
+        completion.content = REFUSAL_TEXT
+        completion.extra["refusal"] = REFUSAL_TEXT
+
+
+class OffTaxonomyParams(_Params):
+    label: str | None = Field(None, description="the label to answer (default: one of "
+                              + ", ".join(OFF_TAXONOMY_LABELS) + ")")
+
+
+@register
+class OffTaxonomy(FaultInjector):
+    """The model answers with a label that is not one of the routes.
+
+    `{name: llm-invents, target: llm.small, kind: off_taxonomy, probability: 0.3}`
+    """
+
+    kind = "off_taxonomy"
+    family = "llm"
+    Params = OffTaxonomyParams
+
+    def rewrite(self, call: Call, completion: Completion) -> None:
+        label = self.params.label or OFF_TAXONOMY_LABELS[self.rng.randrange(len(OFF_TAXONOMY_LABELS))]
+        completion.content = json.dumps({"route": label, "confidence": 0.9})
+
+
+class InvalidJSONParams(_Params):
+    mode: Literal["truncated", "prose", "mixed"] = Field(
+        "mixed", description="truncated JSON, prose around the answer, or either")
+
+
+@register
+class InvalidJSON(FaultInjector):
+    """The content is not valid JSON: cut off mid-object, or prose around the answer.
+
+    `{name: llm-bad-json, target: llm, kind: invalid_json, mode: truncated, probability: 0.25}`
+    """
+
+    kind = "invalid_json"
+    family = "llm"
+    Params = InvalidJSONParams
+
+    def rewrite(self, call: Call, completion: Completion) -> None:
+        mode = self.params.mode
+        if mode == "mixed":
+            mode = "truncated" if self.rng.random() < 0.5 else "prose"
+        if mode == "truncated":
+            text = completion.content
+            cut = 1 + self.rng.randrange(max(1, len(text) - 2))
+            completion.content = text[:cut]
+            completion.finish_reason = "length"
+        else:
+            routes = " and ".join(completion.routes) or "unclear"
+            completion.content = f"Sure! Based on the message, this ticket is about {routes}."
+
+
+class EmptyParams(_Params):
+    null: bool = Field(False, description="content null instead of an empty string")
+
+
+@register
+class EmptyCompletion(FaultInjector):
+    """The model returns no content at all ("" or null).
+
+    `{name: llm-empty, target: llm, kind: empty_completion, probability: 0.1}`
+    """
+
+    kind = "empty_completion"
+    family = "llm"
+    Params = EmptyParams
+
+    def rewrite(self, call: Call, completion: Completion) -> None:
+        completion.content = None if self.params.null else ""  # type: ignore[assignment]
+        completion.tokens_out = 0
+
+
+class ContextParams(_Params):
+    limit: int | None = Field(None, ge=1, description="context limit in tokens during the "
+                              "fault; omit to reject every call")
+
+
+@register
+class ContextOverflow(FaultInjector):
+    """400 `context_length_exceeded`: forced, or when the prompt is over `limit` tokens.
+
+    `{name: llm-small-context, target: llm.small, kind: context_overflow, limit: 200}`
+    """
+
+    kind = "context_overflow"
+    family = "llm"
+    Params = ContextParams
+
+    def before(self, call: Call) -> tuple[float, Any] | None:
+        tokens = call.tokens_in or 0
+        limit = self.params.limit
+        if limit is not None and tokens <= limit:
+            return None
+        from simharness.world.llm import error_response
+
+        shown = limit if limit is not None else max(tokens - 1, 0)
+        return 0.05, error_response(
+            400, f"This model's maximum context length is {shown} tokens. However, your "
+            f"messages resulted in {tokens} tokens. Please reduce the length of the messages.",
+            "context_length_exceeded")
+
+
+class FactorParams(_Params):
+    factor: float = Field(5.0, ge=1, description="multiplier on tokens and cost")
+
+
+@register
+class TokenSpike(FaultInjector):
+    """Usage (and so cost) multiplied by `factor`: a verbose model or a pricing bug.
+
+    `{name: token-storm, target: llm.large, kind: token_spike, factor: 8, at: 30m, duration: 10m}`
+    """
+
+    kind = "token_spike"
+    family = "llm"
+    Params = FactorParams
+
+    def rewrite(self, call: Call, completion: Completion) -> None:
+        completion.tokens_in = round(completion.tokens_in * self.params.factor)
+        completion.tokens_out = round(completion.tokens_out * self.params.factor)
+
+
+class DegradedParams(_Params):
+    factor: float = Field(0.5, ge=0, le=1, description="multiplier on the tier's accuracy")
+
+
+@register
+class Degraded(FaultInjector):
+    """The model gets worse: the chance of a right answer is multiplied by `factor`.
+
+    `{name: model-regression, target: llm.large, kind: degraded, factor: 0.6, at: 1h}`
+    """
+
+    kind = "degraded"
+    family = "llm"
+    Params = DegradedParams
+
+    def accuracy_factor(self, call: Call) -> float:
+        return self.params.factor
+
+
+@register
+class WrongSchema(FaultInjector):
+    """Valid JSON with the wrong fields (`category`/`score` instead of `route`/`confidence`).
+
+    `{name: llm-schema-drift, target: llm, kind: wrong_schema, probability: 0.2}`
+    """
+
+    kind = "wrong_schema"
+    family = "llm"
+
+    def rewrite(self, call: Call, completion: Completion) -> None:
+        shapes = [
+            {"category": _route_value(completion.routes), "score": 0.9},
+            {"result": {"label": _route_value(completion.routes)}},
+            [{"route": r} for r in completion.routes],
+        ]
+        completion.content = json.dumps(shapes[self.rng.randrange(len(shapes))])
