@@ -216,10 +216,9 @@ class SlowDrip(FaultInjector):
     Params = SlowDripParams
 
     def after(self, call: Call, latency: float, response: Any) -> tuple[float, Any]:
-        timeout = call.read_timeout
-        if timeout is not None and timeout < self.params.chunk_every:
-            return timeout, _response(failure="read_timeout")
-        return max(latency, self.params.total), response
+        from dataclasses import replace
+
+        return max(latency, self.params.total), replace(response, max_gap=self.params.chunk_every)
 
 
 class FlappingParams(_Params):

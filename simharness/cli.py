@@ -12,13 +12,19 @@ from pathlib import Path
 
 from rich.console import Console
 
-from .errors import SimHarnessError
+from . import __version__
+from .errors import ScenarioError, SimHarnessError
+
+EXIT_OK, EXIT_SLO_FAILED, EXIT_UNUSABLE = 0, 1, 2
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="simharness",
-        description="Run real agent code through simulated traffic, faults and time.")
+        description="Run real agent code through simulated traffic, faults and time.",
+        epilog="exit codes: 0 all good, 1 an SLO in `expect:` failed, "
+               "2 the scenario or agent is unusable")
+    parser.add_argument("--version", action="version", version=f"simharness {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run a scenario and report metrics and SLO verdicts")
@@ -35,49 +41,80 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _cmd_validate(paths: Sequence[Path], console: Console) -> int:
+def _say(text: str) -> None:
+    """A plain line on stdout (never wrapped, so every error stays on one line)."""
+    print(text, file=sys.stdout, flush=True)
+
+
+def _error(text: str) -> None:
+    """`error: ...` on stderr, one line per problem."""
+    for line in text.splitlines() or [""]:
+        print(f"error: {line}", file=sys.stderr, flush=True)
+
+
+def _missing(path: Path) -> bool:
+    if path.exists():
+        return False
+    _error(f"no such scenario file: {path}")
+    return True
+
+
+def _cmd_validate(paths: Sequence[Path]) -> int:
     from .scenario import load_scenario
 
     bad = 0
     for path in paths:
+        if _missing(path):
+            bad += 1
+            continue
         try:
             scenario = load_scenario(path)
-        except SimHarnessError as exc:
+        except ScenarioError as exc:
             bad += 1
-            console.print(str(exc), markup=False, highlight=False)
+            for error in exc.errors:
+                _say(str(error))
         else:
-            console.print(f"{path}: ok ({scenario.name})", markup=False, highlight=False)
-    return 2 if bad else 0
+            _say(f"{path}: ok ({scenario.name})")
+    return EXIT_UNUSABLE if bad else EXIT_OK
 
 
 def _cmd_run(args: argparse.Namespace, console: Console) -> int:
     from . import api
     from .report.console import print_summary, progress_bar
 
+    if _missing(args.scenario):
+        return EXIT_UNUSABLE
     scenario = api.as_scenario(args.scenario)
     seed = scenario.seed if args.seed is None else args.seed
     with progress_bar(console, enabled=not args.quiet) as progress:
         result = api.run(scenario, agent=args.agent, seed=seed, progress=progress)
-    out = result.save(args.out or Path("runs") / f"{scenario.name}-seed{seed}")
+    out_dir = args.out or Path("runs") / f"{scenario.name}-seed{seed}"
+    try:
+        out = result.save(out_dir)
+    except OSError as exc:
+        _error(f"cannot write results to {out_dir}: {exc.strerror or exc}")
+        return EXIT_UNUSABLE
     print_summary(result, console)
-    console.print(f"results written to {out}/results.json and {out}/records.jsonl",
-                  markup=False, highlight=False)
-    return 0 if result.passed else 1
+    _say(f"results written to {out / 'results.json'} and {out / 'records.jsonl'}")
+    return EXIT_OK if result.passed else EXIT_SLO_FAILED
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    console = Console(stderr=False)
     try:
         if args.command == "validate":
-            return _cmd_validate(args.scenarios, console)
-        return _cmd_run(args, console)
-    except SimHarnessError as exc:
-        Console(stderr=True).print(f"error: {exc}", markup=False, highlight=False)
-        return 2
-    except FileNotFoundError as exc:
-        Console(stderr=True).print(f"error: {exc}", markup=False, highlight=False)
-        return 2
+            return _cmd_validate(args.scenarios)
+        return _cmd_run(args, Console())
+    except ScenarioError as exc:
+        for error in exc.errors:
+            _error(str(error))
+        return EXIT_UNUSABLE
+    except SimHarnessError as exc:  # AgentError, SimulationError
+        _error(str(exc))
+        return EXIT_UNUSABLE
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
 
 
 if __name__ == "__main__":

@@ -162,6 +162,7 @@ class Engine:
 
         self.records: list[TicketRecord] = []
         self._open: dict[str, TicketRecord] = {}
+        self._expected: dict[str, int] = {}
         self._states: dict[str, dict[str, Any]] = {}
         self._live_greenlets: set[greenlet.greenlet] = set()
         self._idle: list[AgentGreenlet] = []
@@ -214,10 +215,31 @@ class Engine:
             arrived_at=ticket.created_at, true_route=list(ticket.true_routes),
             true_escalate=ticket.escalate, tags=list(ticket.tags))
         self._open[ticket.id] = record
-        self._dispatch(ticket, record, 0)
-        for k in range(1, len(ticket.messages)):
-            self.env.timeout(ticket.messages[k].delay).callbacks.append(
-                lambda _e, k=k: self._dispatch(ticket, record, k))
+        plan = [(m.delay, k) for k, m in enumerate(ticket.messages)]
+        for fault in self.faults.for_delivery(self.env.now, ticket.id):
+            plan = self._redeliver(plan, fault.injector, record, fault.name)
+        self._expected[ticket.id] = len(plan)
+        for delay, k in plan:
+            if delay <= 0:
+                self._dispatch(ticket, record, k)
+            else:
+                self.env.timeout(delay).callbacks.append(
+                    lambda _e, k=k: self._dispatch(ticket, record, k))
+
+    @staticmethod
+    def _redeliver(plan: list[tuple[float, int]], injector: Any, record: TicketRecord,
+                   name: str) -> list[tuple[float, int]]:
+        """Apply a delivery fault: a duplicate of the first event, or the first message
+        arriving after its follow-up."""
+        by = injector.reorder_by()
+        if by is not None and len(plan) > 1:
+            plan = [(plan[1][0] + by, 0), *plan[1:]]
+            record.faults.append(name)
+        after = injector.duplicate_after()
+        if after is not None:
+            plan = [*plan, (plan[0][0] + after, plan[0][1])]
+            record.faults.append(name)
+        return plan
 
     def _dispatch(self, ticket: Ticket, record: TicketRecord, k: int) -> None:
         """Start event k of a ticket now.
@@ -266,7 +288,15 @@ class Engine:
             record.started_at = start
         ctx = AgentContext(ticket.id, ticket.conversation_id, k, self.http, self.base_urls,
                            self._states, record.log, self._now, self._ctx_sleep)
-        return ticket.payload(k, self.scenario.start), ctx, EventScope(ticket, record, k)
+        payload: Any = ticket.payload(k, self.scenario.start)
+        for fault in self.faults.for_payload(start, ticket.id, k):
+            if isinstance(payload, dict):
+                payload = fault.injector.mutate(payload)
+                if fault.name not in record.faults:
+                    record.faults.append(fault.name)
+                if "malformed" not in record.tags:
+                    record.tags.append("malformed")
+        return payload, ctx, EventScope(ticket, record, k)
 
     def _end(self, ticket: Ticket, record: TicketRecord, k: int, scope: EventScope,
              outcome: Outcome, start: float) -> None:
@@ -275,7 +305,8 @@ class Engine:
         record.service_s += self.env.now - start
         self._apply(record, outcome, k)
         record.events += 1
-        if record.events == len(ticket.messages):
+        if record.events == self._expected[ticket.id]:
+            del self._expected[ticket.id]
             record.finished_at = self.env.now
             del self._open[ticket.id]
             self._states.pop(ticket.conversation_id, None)

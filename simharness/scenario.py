@@ -14,7 +14,7 @@ import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import UnionType
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, NamedTuple, Union, get_args, get_origin
 
 import numpy as np
 from pydantic import (
@@ -471,6 +471,24 @@ class FaultSpec(BaseModel):
         default=None, description="End time (default: the end of the run)."
     )
     probability: Fraction = Field(default=1.0, description="Chance each affected call is hit.")
+    ramp: Duration | None = Field(
+        default=None,
+        description="Intensity rises linearly from 0 to `probability` over this long "
+        "from each window start (default: full intensity at once).",
+    )
+    every: Duration | None = Field(
+        default=None, gt=0,
+        description="Repeat period: with `for`, the fault is active for `for` out of every "
+        "`every` seconds inside its window.",
+    )
+    for_: Duration | None = Field(
+        default=None, gt=0, alias="for",
+        description="How long each repeat is active (with `every`, at most `every`).",
+    )
+    per: Literal["call", "ticket"] | None = Field(
+        default=None,
+        description="Draw `probability` per 'call' or once per 'ticket' (default: the kind's).",
+    )
 
     @model_validator(mode="after")
     def _one_window_style(self) -> FaultSpec:
@@ -483,6 +501,10 @@ class FaultSpec(BaseModel):
         start, end = self.window()
         if end <= start:
             raise ValueError(f"'until' ({end:g}s) must be after 'from' ({start:g}s)")
+        if (self.every is None) != (self.for_ is None):
+            raise ValueError("'every' and 'for' go together: give both or neither")
+        if self.every is not None and self.for_ is not None and self.for_ > self.every:
+            raise ValueError(f"'for' ({self.for_:g}s) must be at most 'every' ({self.every:g}s)")
         return self
 
     def window(self) -> tuple[float, float]:
@@ -497,6 +519,86 @@ class FaultSpec(BaseModel):
         return dict(self.model_extra or {})
 
 
+def _fault_fields() -> list[str]:
+    """The fields every fault has, as written in a file ('from', 'for', not 'from_')."""
+    return [f.alias or n for n, f in FaultSpec.model_fields.items()]
+
+
+def _fault_issues(index: int, raw: Any) -> list[_Issue]:
+    """Check one `faults:` entry against the fault registry: its kind and its parameters.
+
+    Works on the data as written, so a fault with another mistake is still checked.
+    """
+    if isinstance(raw, FaultSpec):
+        kind: Any = raw.kind
+        params = raw.params()
+    elif isinstance(raw, dict):
+        kind = raw.get("kind")
+        common = {n for name, f in FaultSpec.model_fields.items() for n in (name, f.alias) if n}
+        params = {k: v for k, v in raw.items() if k not in common}
+    else:
+        return []  # FaultSpec validation says what is wrong
+    if not isinstance(kind, str) or not kind:
+        return []
+    import fault_injectors  # lazily: the injectors import parts of simharness
+
+    here: tuple[str | int, ...] = ("faults", index)
+    try:
+        injector = fault_injectors.get(kind)
+    except KeyError as exc:
+        return [_Issue((*here, "kind"), str(exc.args[0]))]
+    except Exception as exc:  # a broken plugin in the entry-point group
+        return [_Issue((*here, "kind"), f"cannot load the fault injectors: "
+                                        f"{type(exc).__name__}: {exc}")]
+    return _param_issues(here, kind, injector.Params, params)
+
+
+def _param_issues(here: tuple[str | int, ...], kind: str, model: type[BaseModel],
+                  params: dict[str, Any]) -> list[_Issue]:
+    """Validate a fault's kind-specific fields with its injector's `Params` model."""
+    names = [f.alias or n for n, f in model.model_fields.items()]
+    issues: list[_Issue] = []
+    extra = model.model_config.get("extra")
+    if extra not in ("allow", "forbid"):
+        # Params that ignore unknown fields would let a typo slip through silently.
+        accepted = {n for name, f in model.model_fields.items() for n in (name, f.alias) if n}
+        unknown = [k for k in params if k not in accepted]
+        issues += [_Issue((*here, k), _unknown_param(k, kind, names), key=True) for k in unknown]
+        params = {k: v for k, v in params.items() if k not in unknown}
+    try:
+        model.model_validate(params)
+    except ValidationError as exc:
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            path = (*here, *loc)
+            if error["type"] == "extra_forbidden":
+                message = (_unknown_param(str(loc[-1]), kind, names) if len(loc) == 1
+                           else f"unknown field {loc[-1]!r}")
+                issues.append(_Issue(path, message, key=True))
+            elif error["type"] == "missing":
+                issues.append(_Issue(path[:-1], f"missing required field {loc[-1]!r} "
+                                                f"for fault kind {kind!r}"))
+            elif error["type"] == "union_tag_invalid":
+                ctx = error["ctx"]
+                disc = ctx["discriminator"].strip("'")
+                issues.append(_Issue((*path, disc), f"unknown {disc} {ctx['tag']!r}, "
+                                                    f"expected one of {ctx['expected_tags']}"))
+            else:
+                issues.append(_Issue(path, _message(error)))
+    return issues
+
+
+def _unknown_param(key: str, kind: str, names: list[str]) -> str:
+    close = difflib.get_close_matches(key, [*names, *_fault_fields()], n=1, cutoff=0.6)
+    if close:
+        hint = f"; did you mean {close[0]!r}?"
+    elif names:
+        hint = f" (its parameters: {', '.join(names)})"
+    else:
+        hint = " (it takes no parameters)"
+    return f"unknown field {key!r} for fault kind {kind!r}{hint}"
+
+
 def _bound_text(value: Any) -> str:
     parse_bound(value)
     return value.strip()
@@ -505,6 +607,23 @@ def _bound_text(value: Any) -> str:
 # --------------------------------------------------------------------------- scenario
 
 _ISSUES = "simharness.scenario.issues"
+
+
+class _Issue(NamedTuple):
+    """A problem found by a check that spans fields; `path` is where in the data it is."""
+
+    path: tuple[str | int, ...]
+    message: str
+    key: bool = False  # point at the key (an unknown field) rather than its value
+
+
+def _report(issues: list[_Issue], info: ValidationInfo) -> None:
+    """Hand issues to the loader (which adds line numbers), or fail with their paths."""
+    sink = (info.context or {}).get(_ISSUES)
+    if sink is not None:
+        sink.extend(issues)
+    elif issues:
+        raise ValueError("; ".join(f"{format_path(i.path)}: {i.message}" for i in issues))
 
 
 class Scenario(_Model):
@@ -555,27 +674,33 @@ class Scenario(_Model):
             scenario._raw = copy.deepcopy(data)
         return scenario
 
+    @field_validator("faults", mode="before")
+    @classmethod
+    def _known_fault_kinds(cls, faults: Any, info: ValidationInfo) -> Any:
+        """Every fault's kind is registered and its kind-specific fields fit that kind."""
+        if isinstance(faults, list):
+            _report([issue for i, raw in enumerate(faults) for issue in _fault_issues(i, raw)],
+                    info)
+        return faults
+
     @model_validator(mode="after")
     def _cross_checks(self, info: ValidationInfo) -> Scenario:
         """Checks that need several sections; issues carry their own paths."""
-        issues: list[tuple[tuple[str | int, ...], str]] = []
+        issues: list[_Issue] = []
         first: dict[str, int] = {}
         targets = self.fault_targets()
         for i, fault in enumerate(self.faults):
             if fault.name is None:
                 fault.name = f"{fault.kind}-{i}"
             if fault.name in first:
-                issues.append((("faults", i, "name"), f"duplicate fault name {fault.name!r} "
-                                                      f"(also faults[{first[fault.name]}])"))
+                issues.append(_Issue(("faults", i, "name"), f"duplicate fault name {fault.name!r} "
+                                                            f"(also faults[{first[fault.name]}])"))
             first.setdefault(fault.name, i)
             if fault.target is not None and fault.target not in targets:
-                issues.append((("faults", i, "target"), f"unknown target {fault.target!r}; "
-                                                        f"valid targets: {', '.join(targets)}"))
-        sink = (info.context or {}).get(_ISSUES)
-        if issues and sink is None:
-            raise ValueError("; ".join(f"{format_path(p)}: {m}" for p, m in issues))
-        if sink is not None:
-            sink.extend(issues)
+                issues.append(_Issue(("faults", i, "target"),
+                                     f"unknown target {fault.target!r}; "
+                                     f"valid targets: {', '.join(targets)}"))
+        _report(issues, info)
         return self
 
     @property
@@ -714,13 +839,15 @@ def _validate(data: Any, filename: str, positions: SourceMap,
             f"expected a mapping of scenario fields at the top level, got {_describe(data)}",
         )])
     locator = _Locator(data, filename, positions, overridden or [])
-    issues: list[tuple[tuple[str | int, ...], str]] = []
+    issues: list[_Issue] = []
     try:
         scenario = Scenario.model_validate(data, context={_ISSUES: issues})
     except ValidationError as exc:
-        raise ScenarioError(_in_file_order([locator.pydantic(e) for e in exc.errors()])) from None
+        errors = [locator.pydantic(e) for e in exc.errors()]
+        errors += [locator.at(*issue) for issue in issues]  # found before validation failed
+        raise ScenarioError(_in_file_order(errors)) from None
     if issues:
-        raise ScenarioError(_in_file_order([locator.at(p, m) for p, m in issues]))
+        raise ScenarioError(_in_file_order([locator.at(*issue) for issue in issues]))
     scenario._source = filename
     scenario._raw = data
     scenario._positions = positions

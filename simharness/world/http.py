@@ -54,6 +54,9 @@ class SimResponse:
     headers: list[tuple[str, str]] = field(default_factory=list)
     failure: str | None = None
     detail: str = ""
+    #: For a response that trickles in: the longest gap between bytes. A client's read
+    #: timeout bounds that gap, not the whole response time.
+    max_gap: float | None = None
 
 
 class World(Protocol):
@@ -122,7 +125,8 @@ class Exchange:
                 if response.failure == "connect_timeout" and limit is not None:
                     latency = limit
                 return env.timeout(latency, response), None
-            if timeout is not None and latency > timeout:
+            waited = latency if response.max_gap is None else response.max_gap
+            if timeout is not None and waited > timeout:
                 return env.timeout(timeout, SimResponse(failure="read_timeout")), None
             return env.timeout(latency, response), None
         if timeout is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import deque
 from typing import Any
 
@@ -22,6 +23,10 @@ from ..rng import BufferedSampler, hash_uniforms, numpy_stream
 from .http import SimResponse
 
 CHARS_PER_TOKEN = 4
+# Fragments of a message the model recognises it by, so injected junk does not blind it.
+FRAGMENT = 24
+# How often the simulated model obeys an instruction injected into the ticket text.
+INJECTION_SUCCESS = 0.6
 TOKENS_PER_MESSAGE = 4
 
 
@@ -46,6 +51,29 @@ def _prompt_text(messages: Any) -> str:
         elif isinstance(content, list):
             parts.extend(p.get("text", "") for p in content if isinstance(p, dict))
     return "\n".join(parts)
+
+
+def _mentions(prompt: str, text: str) -> bool:
+    """Whether the prompt carries this message, even with a few characters mangled."""
+    if text in prompt:
+        return True
+    if len(text) < 3 * FRAGMENT:
+        return False
+    middle = len(text) // 2
+    return any(fragment in prompt for fragment in
+               (text[:FRAGMENT], text[middle:middle + FRAGMENT], text[-FRAGMENT:]))
+
+
+_INJECTION = re.compile(r"ignore (?:all |any )?(?:the )?(?:previous|prior|above) instructions"
+                        r".{0,80}?\broute\b.{0,30}?\bto\b\W*([a-z_]+)", re.I | re.S)
+
+
+def injected_route(prompt: str) -> str | None:
+    """The route a prompt injection in the prompt asks for, if there is one."""
+    if "nstructions" not in prompt:
+        return None
+    match = _INJECTION.search(prompt)
+    return match.group(1).lower() if match else None
 
 
 class Tier:
@@ -179,6 +207,9 @@ class LLMService:
             truth, tags = self._visible_truth(prompt, scope)
             key = (scope.ticket.id, scope.event, tier.name, scope.llm_calls)
         u_right, u_pick, u_conf = hash_uniforms(self.seed, 3, "llm", *key)
+        hijack = injected_route(prompt)
+        if hijack is not None and u_pick < INJECTION_SUCCESS:
+            return [hijack], 0.9
         if truth is None:  # the prompt does not say what the ticket is about
             answer = [routes[int(u_pick * len(routes))]]
             confidence = 0.2 + 0.35 * u_conf
@@ -192,7 +223,7 @@ class LLMService:
 
     def _visible_truth(self, prompt: str, scope: EventScope) -> tuple[list[str] | None, list[str]]:
         messages = scope.ticket.messages
-        seen = [i for i, m in enumerate(messages) if m.text in prompt]
+        seen = [i for i, m in enumerate(messages) if _mentions(prompt, m.text)]
         if not seen:
             return None, []
         last = seen[-1]

@@ -1,0 +1,204 @@
+"""Each fault kind reaches agent code as production delivers it, only inside its window."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import httpx
+import pytest
+from conftest import make_scenario
+
+import simharness as sh
+
+WINDOW = (120.0, 240.0)
+# Steady latencies, so that nothing but the fault can trip a client timeout.
+STEADY = {"llm": {"tiers": {"small": {"latency": {"dist": "fixed", "value": "0.5s"}},
+                            "large": {"latency": {"dist": "fixed", "value": "1s"}}}}}
+
+
+def probe(target: str, timeout: float = 10.0, model: str = "small"):
+    """An agent that makes one call per ticket and notes what came back, and when."""
+    seen: list[dict] = []
+
+    def agent(payload, ctx):
+        start = ctx.now
+        note = {"at": start}
+        try:
+            if target.startswith("llm"):
+                reply = ctx.http.post(
+                    ctx.base_urls["llm"] + "/v1/chat/completions", timeout=timeout,
+                    json={"model": model, "messages": [
+                        {"role": "user", "content": payload["messages"][0]["text"]}]})
+            else:
+                reply = ctx.http.get(f"{ctx.base_urls['crm']}/customers/"
+                                     f"{payload['customer']['id']}", timeout=timeout)
+            note.update(status=reply.status_code, headers=dict(reply.headers), body=reply.text)
+        except httpx.HTTPError as exc:
+            note.update(exc=type(exc))
+        note["took"] = ctx.now - start
+        seen.append(note)
+        return "billing"
+
+    return agent, seen
+
+
+def run_fault(fault: dict, target: str = "llm.small", duration: str = "6m", **probe_kw):
+    agent, seen = probe(target, **probe_kw)
+    fault = {"name": "f", "target": target, "at": WINDOW[0], "duration": WINDOW[1] - WINDOW[0],
+             **fault}
+    result = sh.run(make_scenario(duration=duration, faults=[fault], world=STEADY), agent=agent)
+    inside = [s for s in seen if WINDOW[0] <= s["at"] < WINDOW[1]]
+    outside = [s for s in seen if not WINDOW[0] <= s["at"] < WINDOW[1]]
+    assert inside and outside
+    assert all("exc" not in s and s["status"] == 200 for s in outside)
+    return inside, result
+
+
+def content(note: dict):
+    return json.loads(note["body"])["choices"][0]["message"]["content"]
+
+
+def test_outage_reaches_agent_as_connect_error():
+    inside, result = run_fault({"kind": "outage"})
+    assert all(s["exc"] is httpx.ConnectError for s in inside)
+    assert result.metrics["faults"]["f"] == len(inside)
+
+
+def test_timeout_fires_the_clients_own_timeout():
+    inside, _ = run_fault({"kind": "timeout"}, target="tools.crm", timeout=7.0)
+    assert all(s["exc"] is httpx.ReadTimeout and s["took"] == pytest.approx(7.0) for s in inside)
+
+
+def test_latency_fault_adds_a_distribution_and_trips_short_timeouts():
+    inside, _ = run_fault({"kind": "latency", "add": {"dist": "fixed", "value": "30s"}},
+                          timeout=10.0)
+    assert all(s["exc"] is httpx.ReadTimeout and s["took"] == pytest.approx(10.0)
+               for s in inside)
+    slow, _ = run_fault({"kind": "latency", "add": {"dist": "fixed", "value": "30s"}},
+                        timeout=60.0)
+    assert all(s["status"] == 200 and 30 < s["took"] < 40 for s in slow)
+
+
+def test_reset_drops_the_connection_mid_response():
+    inside, _ = run_fault({"kind": "reset"})
+    assert all(s["exc"] is httpx.RemoteProtocolError for s in inside)
+    read, _ = run_fault({"kind": "reset", "error": "read"})
+    assert all(s["exc"] is httpx.ReadError for s in read)
+
+
+def test_http_error_returns_the_status_with_a_body():
+    inside, _ = run_fault({"kind": "http_error", "status": 502}, target="tools.crm")
+    assert all(s["status"] == 502 and "Bad Gateway" in s["body"] for s in inside)
+
+
+def test_rate_limit_sends_429_with_retry_after():
+    inside, _ = run_fault({"kind": "rate_limit", "retry_after": "20s"})
+    assert all(s["status"] == 429 and s["headers"]["retry-after"] == "20" for s in inside)
+
+
+def test_rate_limit_token_bucket_is_drained_by_the_agents_own_traffic():
+    # 1 ticket/s against a bucket of 10 refilled at 0.5/s: the first ten pass, then about
+    # half the calls get a 429 whose Retry-After says when the next token comes.
+    inside, _ = run_fault({"kind": "rate_limit", "bucket": 10, "refill": "0.5/s"})
+    statuses = [s["status"] for s in inside]
+    assert statuses[:10] == [200] * 10
+    rest = statuses[10:]
+    assert 0.3 < rest.count(429) / len(rest) < 0.7
+    assert {s["headers"]["retry-after"] for s in inside if s["status"] == 429} <= {"1", "2"}
+
+
+def test_slow_drip_times_out_a_tight_client_and_stalls_a_patient_one():
+    tight, _ = run_fault({"kind": "slow_drip", "chunk_every": "5s", "total": "3m"}, timeout=2.0)
+    assert all(s["exc"] is httpx.ReadTimeout and s["took"] == pytest.approx(2.0) for s in tight)
+    patient, _ = run_fault({"kind": "slow_drip", "chunk_every": "5s", "total": "3m"},
+                           timeout=10.0)
+    assert all(s["status"] == 200 and s["took"] == pytest.approx(180.0) for s in patient)
+
+
+def test_flapping_alternates_down_and_up():
+    inside, _ = run_fault({"kind": "flapping", "period": "20s", "down": 0.5})
+    for s in inside:
+        down = (s["at"] - WINDOW[0]) % 20 < 10
+        assert (s.get("exc") is httpx.ConnectError) == down
+
+
+def test_refusal_off_taxonomy_empty_and_wrong_schema_rewrite_the_content():
+    refused, _ = run_fault({"kind": "refusal"})
+    assert all("can't help" in content(s) for s in refused)
+    off, _ = run_fault({"kind": "off_taxonomy", "label": "sales"})
+    assert all(json.loads(content(s))["route"] == "sales" for s in off)
+    empty, _ = run_fault({"kind": "empty_completion"})
+    assert all(content(s) == "" for s in empty)
+    wrong, _ = run_fault({"kind": "wrong_schema"})
+    for s in wrong:
+        parsed = json.loads(content(s))
+        assert not (isinstance(parsed, dict) and "route" in parsed)
+
+
+def test_invalid_json_content_does_not_parse():
+    inside, _ = run_fault({"kind": "invalid_json", "mode": "truncated"})
+    for s in inside:
+        with pytest.raises(json.JSONDecodeError):
+            json.loads(content(s))
+        assert json.loads(s["body"])["choices"][0]["finish_reason"] == "length"
+
+
+def test_context_overflow_is_a_400_with_the_openai_code():
+    inside, _ = run_fault({"kind": "context_overflow", "limit": 5})
+    assert all(s["status"] == 400 and "context_length_exceeded" in s["body"] for s in inside)
+
+
+def test_token_spike_multiplies_usage_and_cost():
+    agent, seen = probe("llm.small")
+    base = sh.run(make_scenario(duration="2m"), agent=agent)
+    spiked = sh.run(make_scenario(duration="2m", faults=[
+        {"name": "spike", "target": "llm", "kind": "token_spike", "factor": 4}]), agent=agent)
+    assert spiked.metrics["cost"]["total_usd"] == pytest.approx(
+        4 * base.metrics["cost"]["total_usd"], rel=0.02)
+
+
+def test_degraded_lowers_accuracy_only_in_the_window():
+    def agent(payload, ctx):
+        reply = ctx.http.post(ctx.base_urls["llm"] + "/v1/chat/completions", json={
+            "model": "large", "messages": [{"role": "user",
+                                            "content": payload["messages"][0]["text"]}]})
+        return json.loads(reply.json()["choices"][0]["message"]["content"])["route"]
+
+    result = sh.run(make_scenario(duration="20m", faults=[
+        {"name": "dumb", "target": "llm.large", "kind": "degraded", "factor": 0.3,
+         "at": "5m", "duration": "10m"}]), agent=agent)
+    inside = [r for r in result.records if "dumb" in r.faults]
+    outside = [r for r in result.records if "dumb" not in r.faults]
+    acc = lambda rs: sum(r.pred_route == r.true_route for r in rs) / len(rs)  # noqa: E731
+    assert acc(outside) > 0.9 and acc(inside) < 0.5
+
+
+def test_probability_applies_per_call_and_ramp_rises_through_the_window():
+    half, _ = run_fault({"kind": "outage", "probability": 0.5}, duration="10m")
+    share = sum("exc" in s for s in half) / len(half)
+    assert 0.3 < share < 0.7  # 120 draws, sd 0.046
+    agent, seen = probe("llm.small")
+    sh.run(make_scenario(duration="10m", faults=[{"name": "r", "target": "llm", "kind": "outage",
+                                                   "at": "0s", "duration": "10m",
+                                                   "ramp": "10m"}]), agent=agent)
+    early = [s for s in seen if s["at"] < 150]
+    late = [s for s in seen if s["at"] > 450]
+    assert sum("exc" in s for s in early) / len(early) < sum("exc" in s for s in late) / len(late)
+
+
+def test_every_for_repeats_and_overlapping_faults_compose():
+    agent, seen = probe("llm.small", timeout=60)
+    result = sh.run(make_scenario(duration="10m", faults=[
+        {"name": "blips", "target": "llm", "kind": "outage", "at": "0s", "every": "2m",
+         "for": "30s"},
+        {"name": "slow", "target": "llm", "kind": "latency",
+         "add": {"dist": "fixed", "value": "20s"}, "at": "0s", "duration": "10m"}]), agent=agent)
+    for s in seen:
+        down = s["at"] % 120 < 30
+        assert (s.get("exc") is httpx.ConnectError) == down
+        if not down:
+            assert s["took"] >= 20
+    windows = [(n, a, b) for n, a, b in result.fault_windows if n == "blips"]
+    assert windows[:2] == [("blips", 0.0, 30.0), ("blips", 120.0, 150.0)]
+    assert not any(math.isinf(b) for _, _, b in result.fault_windows)
