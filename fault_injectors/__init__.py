@@ -31,7 +31,7 @@ def _load_entry_points() -> None:
     if _ENTRY_POINTS_LOADED:
         return
     _ENTRY_POINTS_LOADED = True
-    from . import llm, network  # noqa: F401  (registers the built-in kinds)
+    from . import inputs, llm, network  # noqa: F401  (registers the built-in kinds)
 
     for ep in entry_points(group="simharness.fault_injectors"):
         register(ep.load())

@@ -80,7 +80,7 @@ class Result:
         self.records: list[TicketRecord] = output.records
         self.fault_windows = output.fault_windows
         self.metrics: dict[str, Any] = metrics_mod.compute(
-            output.records, sim_seconds=scenario.duration)
+            output.records, sim_seconds=scenario.duration, fault_windows=output.fault_windows)
         self.slos = evaluate_slos(scenario.expect, self.metrics, output.seed)
         self.diagnostics = {"blocked_hosts": output.blocked_hosts, "warnings": output.warnings,
                             "hung_interrupts": output.hung_interrupts,

@@ -4,7 +4,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pydantic import BaseModel, ConfigDict, Field
 
+import fault_injectors
 from simharness.errors import ScenarioError
 from simharness.scenario import (
     Accuracy,
@@ -20,6 +22,7 @@ from simharness.scenario import (
     scenario_from_dict,
     scenario_from_yaml,
 )
+from simharness.units import Duration
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -39,6 +42,34 @@ def load_errors(tmp_path: Path, text: str, name: str = "f.yaml") -> list[str]:
     with pytest.raises(ScenarioError) as info:
         load_scenario(path)
     return [str(e).replace(f"{tmp_path}/", "") for e in info.value.errors]
+
+
+class _SlowParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    extra: Duration = Field(description="Added latency.")
+    jitter: Duration = Field(default=0.0, description="Random extra on top.")
+
+
+class _LaxParams(BaseModel):  # pydantic's default extra="ignore", as a plugin might write it
+    level: int = 1
+
+
+@pytest.fixture
+def slow_kind(monkeypatch):
+    """Test-only fault kinds with parameters, registered for one test and then removed."""
+    fault_injectors.known_kinds()  # load the built-in kinds first, so teardown keeps them
+
+    class Slow(fault_injectors.FaultInjector):
+        kind = "test_slow"
+        Params = _SlowParams
+
+    class Lax(fault_injectors.FaultInjector):
+        kind = "test_lax"
+        Params = _LaxParams
+
+    monkeypatch.setitem(fault_injectors._REGISTRY, "test_slow", Slow)
+    monkeypatch.setitem(fault_injectors._REGISTRY, "test_lax", Lax)
+    return Slow
 
 
 # ------------------------------------------------------------------ contract fixtures
@@ -360,14 +391,14 @@ def test_missing_file_is_a_scenario_error(tmp_path):
 
 # ------------------------------------------------------------------ semantics
 
-def test_defaults_and_fault_names():
+def test_defaults_and_fault_names(slow_kind):
     s = scenario_from_yaml(HEAD + """\
 start: 2026-03-01 12:00:00
 world:
   tools:
     search: {capacity: 2}
 faults:
-  - kind: latency
+  - kind: test_slow
     target: tools.search
     from: 10m
     extra: 2s
@@ -377,7 +408,7 @@ faults:
     assert s.start == datetime(2026, 3, 1, 12, tzinfo=UTC)
     assert list(s.world.tools) == ["crm", "search"]  # the CRM always exists
     assert s.fault_targets() == ["llm", "llm.small", "llm.large", "tools.crm", "tools.search"]
-    assert [f.name for f in s.faults] == ["latency-0", "outage-1"]
+    assert [f.name for f in s.faults] == ["test_slow-0", "outage-1"]
     assert s.faults[0].window() == (600.0, math.inf)
     assert s.faults[0].params() == {"extra": "2s"}
     assert s.faults[1].window() == (0.0, math.inf)
@@ -542,3 +573,146 @@ def test_json_schema_documents_every_field():
         check(definition.get("properties", {}), name)
     assert "from" in schema["$defs"]["FaultSpec"]["properties"]
     assert "mean" in schema["$defs"]["ExponentialDist"]["properties"]
+
+
+# ------------------------------------------------------------------ faults against the registry
+
+def test_unknown_fault_kind_names_the_closest_and_the_known_kinds(tmp_path):
+    errors = load_errors(tmp_path, HEAD + "faults:\n  - kind: outgae\n    at: 1m\n")
+    assert len(errors) == 1
+    prefix = ("f.yaml:7:11 faults[0].kind: unknown fault kind 'outgae' "
+              "(did you mean 'outage'?); known kinds: ")
+    assert errors[0].startswith(prefix)
+    known = errors[0].removeprefix(prefix).split(", ")
+    assert known == fault_injectors.known_kinds() and "outage" in known
+
+
+def test_unknown_fault_kind_without_a_close_match(tmp_path):
+    errors = load_errors(tmp_path, HEAD + "faults:\n  - {kind: zzzzqqq}\n")
+    assert len(errors) == 1
+    assert errors[0].startswith("f.yaml:7:12 faults[0].kind: unknown fault kind 'zzzzqqq'; "
+                                "known kinds: ")
+
+
+def test_fault_param_typo_suggests_a_common_field(tmp_path):
+    # `probabilty` used to land silently in params(); now it is an error at its key
+    errors = load_errors(tmp_path, HEAD + "faults:\n  - kind: outage\n    probabilty: 0.5\n")
+    assert errors == ["f.yaml:8:5 faults[0].probabilty: unknown field 'probabilty' for fault "
+                      "kind 'outage'; did you mean 'probability'?"]
+
+
+@pytest.mark.usefixtures("slow_kind")
+@pytest.mark.parametrize(
+    ("fault", "expected"),
+    [
+        pytest.param("{kind: test_slow, extra: 1s, jiter: 2s}",
+                     ["f.yaml:7:34 faults[0].jiter: unknown field 'jiter' for fault kind "
+                      "'test_slow'; did you mean 'jitter'?"],
+                     id="param-typo"),
+        pytest.param("{kind: test_slow, extra: 1s, colour: red}",
+                     ["f.yaml:7:34 faults[0].colour: unknown field 'colour' for fault kind "
+                      "'test_slow' (its parameters: extra, jitter)"],
+                     id="unknown-param-lists-params"),
+        pytest.param("{kind: test_slow}",
+                     ["f.yaml:7:5 faults[0]: missing required field 'extra' for fault kind "
+                      "'test_slow'"],
+                     id="missing-param"),
+        pytest.param("{kind: test_slow, extra: soon}",
+                     ["f.yaml:7:30 faults[0].extra: expected a duration like '90s', '5m', '1h', "
+                      "got 'soon'"],
+                     id="bad-param-value"),
+        pytest.param("{kind: test_lax, levle: 2}",
+                     ["f.yaml:7:22 faults[0].levle: unknown field 'levle' for fault kind "
+                      "'test_lax'; did you mean 'level'?"],
+                     id="params-that-ignore-extras-still-catch-typos"),
+        pytest.param("{kind: test_lax, level: high}",
+                     ["f.yaml:7:29 faults[0].level: expected a whole number, got 'high'"],
+                     id="lax-bad-value"),
+    ],
+)
+def test_fault_params_are_validated_with_line_numbers(tmp_path, fault, expected):
+    assert load_errors(tmp_path, HEAD + f"faults:\n  - {fault}\n") == expected
+
+
+def test_fault_errors_come_with_every_other_error(tmp_path):
+    text = HEAD.replace("duration: 1h", "duration: soon") + """\
+faults:
+  - {kind: outage, probability: 2}
+  - {kind: outage, at: 1m, colour: red}
+"""
+    assert load_errors(tmp_path, text) == [
+        "f.yaml:2:11 duration: expected a duration like '90s', '5m', '1h', got 'soon'",
+        "f.yaml:7:33 faults[0].probability: must be at most 1, got 2",
+        "f.yaml:8:28 faults[1].colour: unknown field 'colour' for fault kind 'outage' "
+        "(it takes no parameters)",
+    ]
+
+
+def test_fault_params_errors_in_overrides_name_the_override():
+    base = load_scenario(FIXTURES / "contract_basic.yaml")
+    with pytest.raises(ScenarioError) as info:
+        base.with_overrides({"faults[0].kind": "outagee"})
+    [error] = info.value.errors
+    assert error.path == "faults[0].kind" and error.line is None
+    assert "unknown fault kind 'outagee' (did you mean 'outage'?)" in error.message
+    assert error.message.endswith("(set by override 'faults[0].kind')")
+
+
+def test_direct_construction_checks_fault_kinds_and_params():
+    traffic = [{"synthetic": {"rate": 1}}]
+    with pytest.raises(ValueError, match=r"faults\[0\]\.kind: unknown fault kind 'outgae'"):
+        Scenario(name="t", duration=60, traffic=traffic, faults=[{"kind": "outgae"}])
+    with pytest.raises(ValueError, match=r"faults\[0\]\.durration: unknown field 'durration'"):
+        Scenario(name="t", duration=60, traffic=traffic,
+                 faults=[FaultSpec(kind="outage", at=0, durration=5)])
+    ok = Scenario(name="t", duration=60, traffic=traffic, faults=[FaultSpec(kind="outage")])
+    assert ok.faults[0].name == "outage-0"
+
+
+def test_fault_schedule_fields_are_not_params():
+    s = scenario_from_yaml(HEAD + """\
+faults:
+  - kind: outage
+    target: llm.large
+    from: 10m
+    until: 50m
+    ramp: 2m
+    every: 10m
+    for: 3m
+    per: ticket
+    probability: 0.5
+""")
+    fault = s.faults[0]
+    assert (fault.ramp, fault.every, fault.for_, fault.per) == (120.0, 600.0, 180.0, "ticket")
+    assert fault.window() == (600.0, 3000.0)
+    assert fault.params() == {}
+    plain = scenario_from_yaml(HEAD + "faults:\n  - {kind: outage}\n").faults[0]
+    assert (plain.ramp, plain.every, plain.for_, plain.per) == (None, None, None, None)
+    assert FaultSpec(kind="outage", every="1m", for_="10s").for_ == 10.0
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        pytest.param("every: 1m", "f.yaml:7:5 faults[0]: 'every' and 'for' go together: "
+                     "give both or neither", id="every-alone"),
+        pytest.param("for: 1m", "f.yaml:7:5 faults[0]: 'every' and 'for' go together: "
+                     "give both or neither", id="for-alone"),
+        pytest.param("every: 1m, for: 2m", "f.yaml:7:5 faults[0]: 'for' (120s) must be at most "
+                     "'every' (60s)", id="for-longer-than-every"),
+        pytest.param("every: 0, for: 0", "f.yaml:7:27 faults[0].every: must be above 0, got 0",
+                     id="every-zero"),
+        pytest.param("per: event", "f.yaml:7:25 faults[0].per: expected 'call' or 'ticket', "
+                     "got 'event'", id="bad-per"),
+        pytest.param("ramp: soon", "f.yaml:7:26 faults[0].ramp: expected a duration like "
+                     "'90s', '5m', '1h', got 'soon'", id="bad-ramp"),
+    ],
+)
+def test_fault_schedule_fields_are_checked(tmp_path, fields, expected):
+    errors = load_errors(tmp_path, HEAD + f"faults:\n  - {{kind: outage, {fields}}}\n")
+    assert errors[0] == expected
+
+
+def test_fault_spec_schema_documents_the_schedule_fields():
+    props = Scenario.json_schema()["$defs"]["FaultSpec"]["properties"]
+    assert {"ramp", "every", "for", "per"} <= set(props)

@@ -27,7 +27,30 @@ def routing_accuracy(records: Sequence[TicketRecord]) -> float:
     return _ratio(sum(set(r.pred_route) == set(r.true_route) for r in records), len(records))
 
 
-def compute(records: Sequence[TicketRecord], *, sim_seconds: float) -> dict[str, Any]:
+def in_windows(record: TicketRecord, spans: Sequence[tuple[float, float]]) -> bool:
+    return any(start <= record.arrived_at < end for start, end in spans)
+
+
+def by_fault_window(records: Sequence[TicketRecord],
+                    windows: Sequence[tuple[str, float, float]]) -> dict[str, float]:
+    """Routing accuracy of tickets that arrived inside fault windows, outside them, and per
+    fault: `accuracy@faults`, `accuracy@baseline`, `accuracy@fault:<name>`."""
+    if not windows:
+        return {}
+    spans = [(s, e) for _, s, e in windows]
+    inside = [r for r in records if in_windows(r, spans)]
+    out = {"accuracy@faults": routing_accuracy(inside),
+           "accuracy@baseline": routing_accuracy([r for r in records
+                                                  if not in_windows(r, spans)])}
+    for name in dict.fromkeys(n for n, _, _ in windows):
+        own = [(s, e) for n, s, e in windows if n == name]
+        out[f"accuracy@fault:{name}"] = routing_accuracy(
+            [r for r in records if in_windows(r, own)])
+    return out
+
+
+def compute(records: Sequence[TicketRecord], *, sim_seconds: float,
+            fault_windows: Sequence[tuple[str, float, float]] = ()) -> dict[str, Any]:
     """The nested metrics dict (`tickets.total`, `routing.accuracy`, `latency.p95`, ...)."""
     n = len(records)
     statuses = {s: 0 for s in STATUSES}
@@ -48,7 +71,8 @@ def compute(records: Sequence[TicketRecord], *, sim_seconds: float) -> dict[str,
     return {
         "tickets": {"total": n, **statuses, "failed": n - statuses["ok"],
                     "failure_rate": _ratio(n - statuses["ok"], n)},
-        "routing": {"accuracy": routing_accuracy(records), "by_tag": by_tag},
+        "routing": {"accuracy": routing_accuracy(records), "by_tag": by_tag,
+                    **by_fault_window(records, fault_windows)},
         "escalation": {"precision": _ratio(both, len(did)), "recall": _ratio(both, len(should)),
                        "missed": len(should) - both},
         "latency": {**_percentiles(latency), "mean_wait": float(waits.mean()) if n else 0.0,
@@ -66,10 +90,19 @@ def compute(records: Sequence[TicketRecord], *, sim_seconds: float) -> dict[str,
 def lookup(metrics: dict[str, Any], path: str) -> Any:
     """`lookup(m, "latency.p95")`; KeyError when the path does not exist."""
     node: Any = metrics
-    for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
+    parts = path.split(".")
+    i = 0
+    while i < len(parts):
+        if not isinstance(node, dict):
             raise KeyError(path)
-        node = node[part]
+        # A key may itself hold dots (a fault named "llm.large-down"): take the longest.
+        for j in range(len(parts), i, -1):
+            key = ".".join(parts[i:j])
+            if key in node:
+                node, i = node[key], j
+                break
+        else:
+            raise KeyError(path)
     return node
 
 
