@@ -1,4 +1,4 @@
-"""The `simharness` command: run and validate scenarios.
+"""The `simharness` command: run, compare and validate scenarios.
 
 Exit codes: 0 all good, 1 an SLO failed, 2 the scenario or agent is unusable.
 """
@@ -35,6 +35,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, help="directory for results.json and records.jsonl "
                      "(default: runs/<scenario>-seed<seed>)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    compare = sub.add_parser(
+        "compare", help="run agents through scenarios and print a table of the results")
+    compare.add_argument("scenarios", nargs="+", type=Path, help="scenario YAML files")
+    compare.add_argument("--agent", action="append", dest="agents",
+                         help="an agent as package.module:attr (repeatable; default: the "
+                              "reference NaiveRouter and ResilientRouter)")
+    compare.add_argument("--seed", type=int, help="random seed (overrides each scenario's)")
+    compare.add_argument("--markdown", action="store_true",
+                         help="print a Markdown table (for READMEs and CI summaries)")
 
     validate = sub.add_parser("validate", help="check scenario files without running them")
     validate.add_argument("scenarios", nargs="+", type=Path, help="scenario YAML files")
@@ -99,11 +109,41 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK if result.passed else EXIT_SLO_FAILED
 
 
+def _cmd_compare(args: argparse.Namespace, console: Console) -> int:
+    from rich.table import Table
+
+    from .compare import HEADER, REFERENCE_AGENTS, Row, cells, compare, to_markdown
+
+    for path in args.scenarios:
+        if _missing(path):
+            return EXIT_UNUSABLE
+    agents = args.agents or list(REFERENCE_AGENTS)
+    total = len(args.scenarios) * len(agents)
+    done = [0]
+
+    def note(row: Row) -> None:
+        done[0] += 1
+        if not args.markdown:
+            console.print(f"[{done[0]}/{total}] {row.scenario} / {row.agent}", highlight=False)
+
+    rows = compare(args.scenarios, agents, seed=args.seed, on_row=note)
+    if args.markdown:
+        _say(to_markdown(rows))
+    else:
+        table = Table(*HEADER)
+        for row in rows:
+            table.add_row(*cells(row))
+        console.print(table)
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "validate":
             return _cmd_validate(args.scenarios)
+        if args.command == "compare":
+            return _cmd_compare(args, Console())
         return _cmd_run(args, Console())
     except ScenarioError as exc:
         for error in exc.errors:

@@ -54,6 +54,7 @@ from tenacity import (
     Retrying,
     retry_if_exception,
     stop_after_attempt,
+    stop_before_delay,
     wait_random_exponential,
 )
 from tenacity.wait import wait_base
@@ -297,6 +298,7 @@ class ResilientRouter:
     MAX_MESSAGES = 20  # messages remembered per conversation (oldest dropped)
     MAX_RETRY_AFTER = 30.0  # a longer Retry-After means give up now rather than wait
     CRM_MAX_RETRY_AFTER = 5.0
+    MIN_CALL_TIME = 1.0  # with less time than this left, do not start a model call
 
     def __init__(
         self,
@@ -307,6 +309,7 @@ class ResilientRouter:
         crm_timeout: float = 2.0,
         max_attempts: int = 3,
         keywords: Mapping[str, Sequence[str]] | None = None,
+        time_budget: float = 15.0,
     ) -> None:
         if not routes:
             raise ValueError("routes must name at least one route")
@@ -316,6 +319,9 @@ class ResilientRouter:
         self.llm_timeout = httpx.Timeout(llm_timeout)
         self.crm_timeout = httpx.Timeout(crm_timeout)
         self.max_attempts = max_attempts
+        # Seconds of model calls one event may spend (timeouts, retries, backoff included),
+        # so a slow provider cannot hold a ticket past the helpdesk's own deadline.
+        self.time_budget = time_budget
         keywords = DEFAULT_KEYWORDS if keywords is None else keywords
         # Each route matches its own label plus its keywords, all lower case.
         self.keywords = {
@@ -404,7 +410,8 @@ class ResilientRouter:
             return cached.routes, cached.confidence, f"cached: {cached.reason}"
 
         messages = self._prompt(conversation, subject)
-        small, small_problem = self._ask("small", messages, ctx)
+        deadline = time.monotonic() + self.time_budget
+        small, small_problem = self._ask("small", messages, ctx, deadline)
         if small is not None and small.confidence >= self.confidence_threshold:
             answer = small
         else:
@@ -413,7 +420,7 @@ class ResilientRouter:
             else:
                 ctx.log(f"small model unsure ({small.confidence:.2f} < "
                         f"{self.confidence_threshold}); asking the large model")
-            large, large_problem = self._ask("large", messages, ctx)
+            large, large_problem = self._ask("large", messages, ctx, deadline)
             if large is not None:
                 answer = large
             elif small is not None:
@@ -439,20 +446,24 @@ class ResilientRouter:
             {"role": "user", "content": "\n".join(lines)},
         ]
 
-    def _ask(self, tier: str, messages: list[dict[str, str]],
-             ctx: AgentContext) -> tuple[_Answer | None, str]:
+    def _ask(self, tier: str, messages: list[dict[str, str]], ctx: AgentContext,
+             deadline: float) -> tuple[_Answer | None, str]:
         """Ask one model tier. Returns (answer, "") or (None, what went wrong)."""
+        remaining = deadline - time.monotonic()
+        if remaining < self.MIN_CALL_TIME:
+            ctx.log(f"LLM {tier}: time budget spent; not calling it")
+            return None, "time budget spent"
         body = {"model": tier, "messages": messages, "temperature": 0}
         url = f"{ctx.base_urls['llm'].rstrip('/')}/v1/chat/completions"
         breaker = self.breakers[tier]
         retrying = self._retrying(ctx, f"LLM {tier}", self.max_attempts,
                                   wait_random_exponential(multiplier=0.5, max=8),
-                                  self.MAX_RETRY_AFTER)
+                                  min(self.MAX_RETRY_AFTER, remaining), deadline=deadline)
+        timeout = httpx.Timeout(min(self.llm_timeout.read or remaining, remaining))
         try:
             # The breaker wraps each attempt, so every failed attempt counts once; retrying
             # stops at once when the breaker is open (CircuitBreakerError is not retried).
-            response = retrying(breaker.call, self._send, ctx, "POST", url, self.llm_timeout,
-                                body)
+            response = retrying(breaker.call, self._send, ctx, "POST", url, timeout, body)
         except pybreaker.CircuitBreakerError as exc:
             problem = _describe(exc)
             ctx.log(f"LLM {tier}: {problem}; not calling it")
@@ -582,7 +593,7 @@ class ResilientRouter:
 
     @staticmethod
     def _retrying(ctx: AgentContext, what: str, attempts: int, backoff: wait_base,
-                  max_retry_after: float) -> Retrying:
+                  max_retry_after: float, deadline: float | None = None) -> Retrying:
         """A tenacity policy: retry transport errors, 429 and 5xx, logging each retry.
 
         Built per call (it is cheap) because its log lines go to this ticket's ctx.
@@ -606,8 +617,11 @@ class ResilientRouter:
                     f"({_describe(exc) if exc else 'unknown'}); "
                     f"retrying in {retry_state.upcoming_sleep:.2f}s")
 
+        stop = stop_after_attempt(attempts)
+        if deadline is not None:  # no retry whose backoff would overrun the time budget
+            stop = stop | stop_before_delay(max(deadline - time.monotonic(), 0.0))
         return Retrying(
-            stop=stop_after_attempt(attempts),
+            stop=stop,
             wait=WaitRetryAfter(backoff),
             retry=retry_if_exception(should_retry),
             before_sleep=log_retry,
