@@ -71,8 +71,9 @@ def trivial_agent(payload: dict) -> str:
 
 
 def httpx_agent(payload: dict, ctx: sh.AgentContext) -> str:
+    text = payload["messages"][0]["text"]
     reply = ctx.http.post(ctx.base_urls["llm"] + "/v1/chat/completions", json={
-        "model": "small", "messages": [{"role": "user", "content": payload["messages"][0]["text"]}]})
+        "model": "small", "messages": [{"role": "user", "content": text}]})
     return json.loads(reply.json()["choices"][0]["message"]["content"])["route"]
 
 
@@ -90,8 +91,9 @@ def harness(tickets: int, agent: object, **extra: object) -> tuple[float, float]
 
 def httpx_floor(n: int = 3000) -> float:
     body = json.dumps({"choices": [{"message": {"content": '{"route": "billing"}'}}]}).encode()
+    headers = [("content-type", "application/json")]
     client = httpx.Client(transport=httpx.MockTransport(
-        lambda r: httpx.Response(200, content=body, headers=[("content-type", "application/json")])))
+        lambda r: httpx.Response(200, content=body, headers=headers)))
 
     def call() -> None:
         client.post("http://llm.sim/v1/chat/completions",
@@ -102,14 +104,15 @@ def httpx_floor(n: int = 3000) -> float:
 
 def peak_memory_mb(tickets: int) -> tuple[float, float]:
     """Peak RSS (MB) and wall seconds of a full sh.run of `tickets` tickets, in a child."""
+    here = str(Path(__file__).parent)
     code = (
-        "import json, sys, time, resource; sys.path.insert(0, %r)\n"
+        f"import json, sys, time, resource; sys.path.insert(0, {here!r})\n"
         "import simharness as sh\n"
         "from bench_engine import scenario, trivial_agent\n"
-        "t = time.perf_counter(); r = sh.run(scenario(%d), agent=trivial_agent)\n"
+        f"t = time.perf_counter(); r = sh.run(scenario({tickets}), agent=trivial_agent)\n"
         "print(json.dumps([resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,"
         " time.perf_counter() - t, r.metrics['tickets']['total']]))\n"
-    ) % (str(Path(__file__).parent), tickets)
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     peak, wall, total = json.loads(out.stdout.strip().splitlines()[-1])
     return peak, wall
@@ -166,8 +169,9 @@ def main() -> None:
          f"ratio {faulted / base:.2f}"),
     ]
     width = max(len(r[0]) for r in rows)
+    own_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     print(f"simharness {sh.__version__}, python {sys.version.split()[0]}, "
-          f"max RSS of this process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB")
+          f"max RSS of this process {own_rss} MB")
     for name, value, note in rows:
         print(f"{name:<{width}}  {value:>22}  {note}")
 

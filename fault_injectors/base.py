@@ -47,7 +47,7 @@ class Call:
 class Completion:
     """A chat completion being produced by the simulated LLM."""
 
-    content: str
+    content: str | None
     routes: list[str]            # the labels the model chose (before any rewrite)
     taxonomy: list[str]          # every valid route label
     tokens_in: int

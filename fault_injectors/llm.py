@@ -55,6 +55,7 @@ class OffTaxonomy(FaultInjector):
     kind = "off_taxonomy"
     family = "llm"
     Params = OffTaxonomyParams
+    params: OffTaxonomyParams
 
     def rewrite(self, call: Call, completion: Completion) -> None:
         label = self.params.label or OFF_TAXONOMY_LABELS[self.rng.randrange(len(OFF_TAXONOMY_LABELS))]
@@ -76,13 +77,14 @@ class InvalidJSON(FaultInjector):
     kind = "invalid_json"
     family = "llm"
     Params = InvalidJSONParams
+    params: InvalidJSONParams
 
     def rewrite(self, call: Call, completion: Completion) -> None:
         mode = self.params.mode
         if mode == "mixed":
             mode = "truncated" if self.rng.random() < 0.5 else "prose"
         if mode == "truncated":
-            text = completion.content
+            text = completion.content or ""
             cut = 1 + self.rng.randrange(max(1, len(text) - 2))
             completion.content = text[:cut]
             completion.finish_reason = "length"
@@ -105,9 +107,10 @@ class EmptyCompletion(FaultInjector):
     kind = "empty_completion"
     family = "llm"
     Params = EmptyParams
+    params: EmptyParams
 
     def rewrite(self, call: Call, completion: Completion) -> None:
-        completion.content = None if self.params.null else ""  # type: ignore[assignment]
+        completion.content = None if self.params.null else ""
         completion.tokens_out = 0
 
 
@@ -126,6 +129,7 @@ class ContextOverflow(FaultInjector):
     kind = "context_overflow"
     family = "llm"
     Params = ContextParams
+    params: ContextParams
 
     def before(self, call: Call) -> tuple[float, Any] | None:
         tokens = call.tokens_in or 0
@@ -155,6 +159,7 @@ class TokenSpike(FaultInjector):
     kind = "token_spike"
     family = "llm"
     Params = FactorParams
+    params: FactorParams
 
     def rewrite(self, call: Call, completion: Completion) -> None:
         completion.tokens_in = round(completion.tokens_in * self.params.factor)
@@ -175,6 +180,7 @@ class Degraded(FaultInjector):
     kind = "degraded"
     family = "llm"
     Params = DegradedParams
+    params: DegradedParams
 
     def accuracy_factor(self, call: Call) -> float:
         return self.params.factor

@@ -70,6 +70,7 @@ class Latency(FaultInjector):
 
     kind = "latency"
     Params = LatencyParams
+    params: LatencyParams
 
     def __init__(self, params: Any, rng: random.Random | None = None) -> None:
         super().__init__(params, rng)
@@ -120,6 +121,7 @@ class Reset(FaultInjector):
 
     kind = "reset"
     Params = ResetParams
+    params: ResetParams
 
     def after(self, call: Call, latency: float, response: Any) -> tuple[float, Any]:
         failure = "reset" if self.params.error == "protocol" else "read_error"
@@ -140,6 +142,7 @@ class HTTPError(FaultInjector):
 
     kind = "http_error"
     Params = HTTPErrorParams
+    params: HTTPErrorParams
 
     def before(self, call: Call) -> tuple[float, Any] | None:
         status = self.params.status
@@ -174,6 +177,7 @@ class RateLimit(FaultInjector):
 
     kind = "rate_limit"
     Params = RateLimitParams
+    params: RateLimitParams
 
     def __init__(self, params: Any, rng: random.Random | None = None) -> None:
         super().__init__(params, rng)
@@ -182,7 +186,7 @@ class RateLimit(FaultInjector):
 
     def before(self, call: Call) -> tuple[float, Any] | None:
         retry_after = self.params.retry_after
-        if self.params.bucket is not None:
+        if self.params.bucket is not None and self.params.refill is not None:
             if self._updated is not None:
                 self._tokens = min(float(self.params.bucket), self._tokens
                                    + (call.now - self._updated) * self.params.refill)
@@ -214,6 +218,7 @@ class SlowDrip(FaultInjector):
 
     kind = "slow_drip"
     Params = SlowDripParams
+    params: SlowDripParams
 
     def after(self, call: Call, latency: float, response: Any) -> tuple[float, Any]:
         from dataclasses import replace
@@ -235,6 +240,7 @@ class Flapping(FaultInjector):
 
     kind = "flapping"
     Params = FlappingParams
+    params: FlappingParams
 
     def before(self, call: Call) -> tuple[float, Any] | None:
         period = self.params.period

@@ -25,7 +25,7 @@ from .agents.context import AgentContext
 from .agents.decision import Decision, InvalidOutput, normalize
 from .records import EventScope, TicketRecord, current_scope
 from .rng import BufferedSampler, derive_seed, numpy_stream
-from .scenario import Scenario
+from .scenario import Scenario, SyntheticTraffic
 from .traffic.arrivals import piecewise_arrivals, poisson_arrivals
 from .traffic.synthetic import SyntheticGenerator
 from .traffic.ticket import Customer, Ticket
@@ -145,8 +145,7 @@ class Engine:
         self.clock = Clock(self.env, scenario.start)
         self.workers = Workers(self.env, scenario.agent.workers)
         self.sources = self._build_sources()
-        self.routes = list(dict.fromkeys(r for src in scenario.traffic
-                                         for r in src.synthetic.routes))
+        self.routes = list(dict.fromkeys(r for cfg in self._synthetic() for r in cfg.routes))
         customers: dict[str, Customer] = {}
         for generator, _times in self.sources:
             customers.update(generator.customers())
@@ -177,23 +176,29 @@ class Engine:
         many = len(self.scenario.traffic) > 1
         threshold = self.scenario.world.escalation.account_value_at_least
         end = self.scenario.duration
-        for i, source in enumerate(self.scenario.traffic):
-            cfg = source.synthetic
+        for i, cfg in enumerate(self._synthetic()):
             follow_up = BufferedSampler(cfg.follow_up_delay,
                                         numpy_stream(self.seed, "traffic", i, "follow-up"))
             generator = SyntheticGenerator(
                 cfg.routes, cfg.mix.model_dump(), seed=derive_seed(self.seed, "traffic", i),
                 escalation_threshold=threshold, channels=cfg.channels, languages=cfg.languages,
-                follow_up_delay=follow_up, id_prefix=f"T{i}-" if many else "T")
+                follow_up_delay=follow_up, id_prefix=f"T{i}-" if many else "T",
+                customer_seed=derive_seed(self.seed, "customers"))
             rng = numpy_stream(self.seed, "traffic", i, "arrivals")
             until = end if cfg.until is None else min(cfg.until, end)
             if cfg.schedule is not None:
                 times = piecewise_arrivals([(s.at, s.rate) for s in cfg.schedule], cfg.start,
                                            until, rng)
             else:
+                assert cfg.rate is not None  # the scenario requires rate or schedule
                 times = poisson_arrivals(cfg.rate, cfg.start, until, rng)
             sources.append((generator, times))
         return sources
+
+    def _synthetic(self) -> list[SyntheticTraffic]:
+        configs = [source.synthetic for source in self.scenario.traffic]
+        assert all(c is not None for c in configs)  # the only source kind so far
+        return configs  # type: ignore[return-value]
 
     # -- SimPy processes ---------------------------------------------------------------
     def _arrivals(self, generator: SyntheticGenerator,
@@ -223,8 +228,14 @@ class Engine:
             if delay <= 0:
                 self._dispatch(ticket, record, k)
             else:
-                self.env.timeout(delay).callbacks.append(
-                    lambda _e, k=k: self._dispatch(ticket, record, k))
+                self._dispatch_later(delay, ticket, record, k)
+
+    def _dispatch_later(self, delay: float, ticket: Ticket, record: TicketRecord,
+                        k: int) -> None:
+        def fire(_event: simpy.Event) -> None:
+            self._dispatch(ticket, record, k)
+
+        self.env.timeout(delay).callbacks.append(fire)
 
     @staticmethod
     def _redeliver(plan: list[tuple[float, int]], injector: Any, record: TicketRecord,

@@ -82,9 +82,9 @@ class Result:
         self.metrics: dict[str, Any] = metrics_mod.compute(
             output.records, sim_seconds=scenario.duration, fault_windows=output.fault_windows)
         self.slos = evaluate_slos(scenario.expect, self.metrics, output.seed)
-        self.diagnostics = {"blocked_hosts": output.blocked_hosts, "warnings": output.warnings,
-                            "hung_interrupts": output.hung_interrupts,
-                            "simulated_seconds": output.sim_end}
+        self.diagnostics: dict[str, Any] = {
+            "blocked_hosts": output.blocked_hosts, "warnings": output.warnings,
+            "hung_interrupts": output.hung_interrupts, "simulated_seconds": output.sim_end}
         self.run_info = {"wall_seconds": round(output.wall_seconds, 3), "versions": _versions(),
                          "tickets_per_second": round(len(output.records)
                                                      / max(output.wall_seconds, 1e-9), 1)}

@@ -137,7 +137,7 @@ class Clock:
         saved = (time.sleep, time.monotonic, time.monotonic_ns, time.perf_counter,
                  time.perf_counter_ns)
         _active = self
-        time.sleep = _sim_sleep
+        time.sleep = _sim_sleep  # type: ignore[assignment]
         time.monotonic = _sim_monotonic
         time.monotonic_ns = _sim_monotonic_ns
         time.perf_counter = _sim_monotonic
@@ -237,19 +237,24 @@ class SimEventLoop(asyncio.SelectorEventLoop):
     def time(self) -> float:
         return self._env.now
 
-    def call_at(self, when: float, callback: Callable[..., Any], *args: Any,
+    def call_at(self, when: float, callback: Callable[..., Any], *args: Any,  # type: ignore[override]
                 context: Any = None) -> asyncio.TimerHandle:
-        self._check_closed()
+        self._check_closed()  # type: ignore[attr-defined]
         timer = asyncio.TimerHandle(when, callback, args, self, context)
         delay = when - self._env.now
-        event = self._env.timeout(delay if delay > 0 else 0)
-        event.callbacks.append(lambda _e, t=timer: None if t._cancelled else self._ready.append(t))
+
+        def fire(_event: simpy.Event) -> None:
+            if not timer._cancelled:  # type: ignore[attr-defined]
+                self._ready.append(timer)  # type: ignore[attr-defined]
+
+        self._env.timeout(delay if delay > 0 else 0).callbacks.append(fire)
         return timer
 
     def _timer_handle_cancelled(self, handle: asyncio.TimerHandle) -> None:
         pass  # cancelled timers are skipped when their SimPy timeout fires
 
-    def run_in_executor(self, executor: Any, func: Callable[..., Any], *args: Any) -> Any:
+    def run_in_executor(self, executor: Any, func: Callable[..., Any],  # type: ignore[override]
+                        *args: Any) -> Any:
         future = super().run_in_executor(executor, func, *args)
         self._threads_in_flight += 1
         future.add_done_callback(self._thread_done)
@@ -262,9 +267,9 @@ class SimEventLoop(asyncio.SelectorEventLoop):
         """Step SimPy until asyncio has ready callbacks, the run ends, or threads finish."""
         self._on_leave()
         env = self._env
-        ready = self._ready
+        ready = self._ready  # type: ignore[attr-defined]
         try:
-            while not ready and not self._stopping:
+            while not ready and not self._stopping:  # type: ignore[attr-defined]
                 if self._threads_in_flight:
                     return real.select(None)
                 if env.peek() == float("inf"):

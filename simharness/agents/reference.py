@@ -57,6 +57,7 @@ from tenacity import (
     stop_before_delay,
     wait_random_exponential,
 )
+from tenacity.stop import stop_base
 from tenacity.wait import wait_base
 
 from simharness.agents.context import AgentContext
@@ -617,7 +618,7 @@ class ResilientRouter:
                     f"({_describe(exc) if exc else 'unknown'}); "
                     f"retrying in {retry_state.upcoming_sleep:.2f}s")
 
-        stop = stop_after_attempt(attempts)
+        stop: stop_base = stop_after_attempt(attempts)
         if deadline is not None:  # no retry whose backoff would overrun the time budget
             stop = stop | stop_before_delay(max(deadline - time.monotonic(), 0.0))
         return Retrying(

@@ -72,7 +72,8 @@ class SyntheticGenerator:
 
     def __init__(self, routes: list[str], mix: dict[str, float], *, seed: int,
                  escalation_threshold: float, channels: list[str], languages: dict[str, float],
-                 follow_up_delay: Callable[[], float], id_prefix: str = "T") -> None:
+                 follow_up_delay: Callable[[], float], id_prefix: str = "T",
+                 customer_seed: int | None = None) -> None:
         _check_config(routes, mix, escalation_threshold, channels, languages)
         self._routes = tuple(routes)
         self._channels = tuple(channels)
@@ -83,8 +84,11 @@ class SyntheticGenerator:
         self._follow_up_delay = follow_up_delay
         self._id_prefix = id_prefix
 
-        setup_rng = random.Random(f"simharness.synthetic:{seed}")
-        self._regular, self._high_value = _build_customers(seed, setup_rng, self._threshold)
+        # Sources that share a customer_seed share one customer base (one CRM).
+        base_seed = seed if customer_seed is None else customer_seed
+        setup_rng = random.Random(f"simharness.synthetic:{base_seed}")
+        self._regular, self._high_value = _build_customers(base_seed, setup_rng,
+                                                           self._threshold)
         self._by_id = {p.customer.id: p.customer
                        for p in sorted(self._regular + self._high_value,
                                        key=lambda p: p.customer.id)}

@@ -118,7 +118,7 @@ class Exchange:
         env = self.env
         served = self.world.serve(sreq)
         timeout = sreq.read_timeout
-        if type(served) is tuple:
+        if not isinstance(served, simpy.Event):
             latency, response = served
             if response.failure in ("connect", "connect_timeout"):
                 limit = sreq.connect_timeout
@@ -136,9 +136,11 @@ class Exchange:
     @staticmethod
     def outcome(waited: Any, served: simpy.Event | None) -> SimResponse:
         if served is None:
-            return waited
+            response: SimResponse = waited
+            return response
         if served.triggered:
-            return served.value
+            value: SimResponse = served.value  # type: ignore[assignment]
+            return value
         return SimResponse(failure="read_timeout")
 
 

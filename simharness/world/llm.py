@@ -200,6 +200,9 @@ class LLMService:
     def _answer(self, prompt: str, tier: Tier, scope: EventScope | None,
                 accuracy_factor: float) -> tuple[list[str], float]:
         routes = self.routes
+        truth: list[str] | None
+        tags: list[str]
+        key: tuple[object, ...]
         if scope is None:
             truth, tags, key = None, [], ("no-ticket", self._completions)
         else:
