@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 
@@ -62,9 +62,10 @@ class Ticket:
         its own new message, like a chat platform's "new message" webhook.
         """
         message = self.messages[event]
-        created = (epoch + timedelta(seconds=self.created_at)).isoformat()
-        at = created if not message.delay else (
-            epoch + timedelta(seconds=self.created_at + message.delay)).isoformat()
+        base, tz = epoch.timestamp(), epoch.tzinfo
+        created = datetime.fromtimestamp(base + self.created_at, tz).isoformat()
+        at = created if not message.delay else datetime.fromtimestamp(
+            base + self.created_at + message.delay, tz).isoformat()
         return {
             "id": self.id if event == 0 else f"{self.id}-{event}",
             "conversation_id": self.conversation_id,
