@@ -46,6 +46,27 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--markdown", action="store_true",
                          help="print a Markdown table (for READMEs and CI summaries)")
 
+    report = sub.add_parser("report", help="rebuild the plots and report.html of a saved run")
+    report.add_argument("run_dir", type=Path, help="a directory written by `simharness run`")
+
+    sweep = sub.add_parser(
+        "sweep", help="run a grid of scenario overrides x seeds and summarise across seeds")
+    sweep.add_argument("scenario", type=Path, help="scenario YAML file")
+    sweep.add_argument("--grid", action="append", default=[], metavar="PATH=V1,V2,...",
+                       help="a scenario path and the values to try, e.g. "
+                            "traffic[0].synthetic.rate=1/s,2/s,4/s (repeatable: the grid is "
+                            "the product)")
+    sweep.add_argument("--seeds", type=int, default=5, help="seeds per grid point (default 5)")
+    sweep.add_argument("--agent", help="agent to test, as package.module:attr")
+    sweep.add_argument("--out", type=Path, help="directory for sweep.csv, sweep.json and plots "
+                       "(default: runs/<scenario>-sweep)")
+    sweep.add_argument("--executor", choices=["process", "dask", "serial"], default="process",
+                       help="where runs execute (default: a local process pool)")
+    sweep.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786 "
+                       "(with --executor dask; default: a LocalCluster)")
+    sweep.add_argument("--workers", type=int, help="parallel processes (default: CPU count)")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+
     validate = sub.add_parser("validate", help="check scenario files without running them")
     validate.add_argument("scenarios", nargs="+", type=Path, help="scenario YAML files")
     return parser
@@ -144,6 +165,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_validate(args.scenarios)
         if args.command == "compare":
             return _cmd_compare(args, Console())
+        if args.command == "report":
+            from .report.command import run_report_command
+
+            return run_report_command(args, Console())
+        if args.command == "sweep":
+            from .sweep import run_sweep_command
+
+            return run_sweep_command(args, Console())
         return _cmd_run(args, Console())
     except ScenarioError as exc:
         for error in exc.errors:

@@ -422,10 +422,13 @@ class Engine:
             record.pred_escalate = decision.escalate
             record.confidence = decision.confidence
             record.reason = decision.reason
+            record.actions = decision.actions
         else:
             record.pred_route = []
             record.pred_escalate = False
             record.confidence = None
+            record.reason = ""
+            record.actions = []
             prefix = f"event {k}: " if record.events or k else ""
             record.error = prefix + (outcome.error or outcome.status)
 

@@ -39,6 +39,7 @@ class TicketRecord:
     wait_s: float = 0.0
     service_s: float = 0.0
     reason: str = ""
+    actions: list[str] = field(default_factory=list)
     log: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:

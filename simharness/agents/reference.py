@@ -123,6 +123,19 @@ class NaiveRouter:
 # ---------------------------------------------------------------------------------------
 
 
+def _actions(reason: str) -> list[str]:
+    """Tell the harness which safety nets this answer used (it measures time to detect a
+    fault by them): a keyword `fallback`, a `degraded` model answer, a `safe_default`."""
+    actions = []
+    if "keyword fallback" in reason:
+        actions.append("fallback")
+    elif "unusable" in reason.split("; escalated")[0] or "time budget" in reason:
+        actions.append("degraded")
+    if "escalated: CRM" in reason or "unknown customer value" in reason:
+        actions.append("safe_default")
+    return actions
+
+
 def _normalise(text: str) -> str:
     """Lower-case and collapse whitespace: the form used for cache keys and duplicates."""
     return " ".join(text.split()).lower()
@@ -376,7 +389,7 @@ class ResilientRouter:
         if why:
             reason = f"{reason}; {why}"
         return Decision(route=routes[0] if len(routes) == 1 else routes, escalate=escalate,
-                        confidence=confidence, reason=reason)
+                        confidence=confidence, reason=reason, actions=_actions(reason))
 
     # -- conversation memory -------------------------------------------------------------
 
