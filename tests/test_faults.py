@@ -202,3 +202,90 @@ def test_every_for_repeats_and_overlapping_faults_compose():
     windows = [(n, a, b) for n, a, b in result.fault_windows if n == "blips"]
     assert windows[:2] == [("blips", 0.0, 30.0), ("blips", 120.0, 150.0)]
     assert not any(math.isinf(b) for _, _, b in result.fault_windows)
+
+
+# -- inputs and deliveries, through the engine ---------------------------------------------
+
+def _payload_probe():
+    seen: list[tuple[float, object]] = []
+
+    def agent(payload, ctx):
+        seen.append((ctx.now, payload))
+        return "billing"
+
+    return agent, seen
+
+
+def test_input_fault_breaks_payloads_only_inside_its_window():
+    agent, seen = _payload_probe()
+    fault = {"name": "drift", "kind": "renamed_field", "at": WINDOW[0],
+             "duration": WINDOW[1] - WINDOW[0]}
+    result = sh.run(make_scenario(duration="6m", faults=[fault]), agent=agent)
+    well_formed = {"id", "conversation_id", "created_at", "channel", "language", "customer",
+                   "subject", "messages"}
+    for at, payload in seen:
+        inside = WINDOW[0] <= at < WINDOW[1]
+        intact = isinstance(payload, dict) and set(payload) == well_formed \
+            and set(payload["customer"]) == {"id", "name", "email"} \
+            and set(payload["messages"][0]) == {"role", "text", "at"}
+        assert intact != inside
+    broken = [r for r in result.records if "drift" in r.faults]
+    assert broken and all("malformed" in r.tags for r in broken)
+
+
+def test_truncated_input_reaches_the_agent_as_raw_broken_json():
+    agent, seen = _payload_probe()
+    sh.run(make_scenario(duration="1m", faults=[{"name": "cut", "kind": "truncated"}]),
+           agent=agent)
+    assert seen and all(isinstance(p, (str, bytes)) for _, p in seen)
+    for _, payload in seen:
+        with pytest.raises(ValueError):
+            json.loads(payload)
+
+
+def test_duplicate_delivery_calls_the_agent_twice_with_the_same_event():
+    agent, seen = _payload_probe()
+    result = sh.run(make_scenario(duration="1m", faults=[
+        {"name": "dup", "kind": "duplicate_delivery", "after": "5s"}]), agent=agent)
+    ids = [p["id"] for _, p in seen]
+    assert len(ids) == 2 * len(result.records) and len(set(ids)) == len(result.records)
+    first, second = [t for t, p in seen if p["id"] == ids[0]]
+    assert second - first == pytest.approx(5.0, abs=0.5)
+    assert all(r.events == 2 and r.faults == ["dup"] for r in result.records)
+
+
+def test_out_of_order_delivers_the_follow_up_before_its_original():
+    agent, seen = _payload_probe()
+    traffic = [{"synthetic": {"rate": "1/s", "mix": {"mind_change": 1.0}}}]
+    sh.run(make_scenario(duration="30s", traffic=traffic, drain="1h", faults=[
+        {"name": "late", "kind": "out_of_order", "by": "1m"}]), agent=agent)
+    order: dict[str, list[str]] = {}
+    for _, payload in seen:
+        order.setdefault(payload["conversation_id"], []).append(payload["id"])
+    assert order and all(ids[0].endswith("-1") and not ids[1].endswith("-1")
+                         for ids in order.values())
+
+
+def test_custom_fault_kind_registers_and_runs():
+    import fault_injectors
+    from fault_injectors import FaultInjector
+
+    @fault_injectors.register
+    class Teapot(FaultInjector):
+        """Every call answers 418."""
+
+        kind = "teapot_test_only"
+
+        def before(self, call):
+            from simharness.world.http import SimResponse
+
+            return 0.01, SimResponse(status=418, body=b"I'm a teapot")
+
+    inside, _ = run_fault({"kind": "teapot_test_only"})
+    assert all(s["status"] == 418 for s in inside)
+
+
+def test_unknown_fault_kind_names_the_closest_known_kind():
+    with pytest.raises(sh.ScenarioError, match=r"faults\[0\]\.kind.*did you mean 'outage'"):
+        sh.run(make_scenario(faults=[{"name": "x", "target": "llm", "kind": "outtage"}]),
+               agent=lambda p: "billing")
