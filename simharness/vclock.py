@@ -130,6 +130,7 @@ class Clock:
         global _active
         if _active is not None:
             raise SimHarnessError("a simulation is already running in this process")
+        self.thread = _get_ident()  # the thread that runs the simulation
         self._travel = time_machine.travel(self.epoch, tick=False)
         self._traveller = self._travel.start()
         self._epoch_ns = self._traveller._destination_timestamp_ns
@@ -350,6 +351,10 @@ class Watchdog:
     def running(self) -> Iterator[Watchdog]:
         import signal
 
+        # Signals reach only the main thread; elsewhere (a notebook's run thread) the
+        # watcher raises asynchronously in the simulation thread instead.
+        self._thread_id = _get_ident()
+        self._use_signal = threading.current_thread() is threading.main_thread()
         if self._use_signal:
             self._saved_handler = signal.signal(signal.SIGUSR1, self._interrupt)
         self._watcher = threading.Thread(target=self._watch, name="simharness-watchdog",

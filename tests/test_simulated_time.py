@@ -231,3 +231,23 @@ def test_real_hosts_are_blocked_with_a_clear_error():
     assert all(r.status == "error" and "real network is disabled" in r.error
                for r in result.records)
     assert result.diagnostics["blocked_hosts"] == {"api.example.com": len(result.records)}
+
+
+def test_run_works_inside_a_running_event_loop_as_in_jupyter():
+    """Notebooks call sh.run from inside the kernel's event loop: the run moves to a thread,
+    and the watchdog still catches a spinning agent there."""
+    calls = {"n": 0}
+
+    async def agent(payload, ctx):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            while True:
+                pass
+        await asyncio.sleep(1)
+        return "billing"
+
+    async def notebook_cell():
+        return sh.run(make_scenario(duration="10s", agent={"watchdog": 0.3}), agent=agent)
+
+    result = asyncio.run(notebook_cell())
+    assert [r.status for r in result.records[:3]] == ["ok", "hung", "ok"]
