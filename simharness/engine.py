@@ -1,114 +1,39 @@
 """One scenario run: the SimPy model of arrivals, workers and agent calls, to records.
 
-Each ticket event is a SimPy process: it queues for one of the agent's workers (a SimPy
-Resource), then runs the agent's real code on simulated time (vclock), and writes what
-happened into the ticket's record. The engine never formats output; progress is reported
-through a callback.
+Each ticket event queues for one of the agent's workers, then runs the agent's real code
+on simulated time (through the AgentRunner), and writes what happened into the ticket's
+record. The engine decides when things happen; it never formats output (progress is
+reported through a callback).
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import threading
-from collections import deque
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
 
-import greenlet
 import simpy
 
 from .agents.adapter import AgentHandler, resolve_agent
 from .agents.context import AgentContext
-from .agents.decision import Decision, InvalidOutput, normalize
-from .records import EventScope, TicketRecord, current_scope
+from .agents.runner import AgentRunner, Outcome
+from .records import EventScope, TicketRecord
 from .rng import BufferedSampler, derive_seed, numpy_stream
 from .scenario import Scenario, SyntheticTraffic
 from .traffic.arrivals import piecewise_arrivals, poisson_arrivals
 from .traffic.synthetic import SyntheticGenerator
 from .traffic.ticket import Customer, Ticket
-from .vclock import (
-    AgentGreenlet,
-    AgentHung,
-    Clock,
-    SimEventLoop,
-    TicketTimeout,
-    Watchdog,
-    wall_clock,
-)
+from .vclock import AgentGreenlet, Clock, Watchdog, wall_clock
+from .workers import Workers
 from .world import SimWorld
 from .world.faults import FaultPlan
 from .world.http import Exchange, Network
 
 #: progress(simulated_now, simulated_end, tickets_finished)
 ProgressCallback = Callable[[float, float, int], None]
-
-
-@dataclass(slots=True)
-class Outcome:
-    """How one agent call ended."""
-
-    status: str
-    decision: Decision | None = None
-    error: str | None = None
-
-    @classmethod
-    def of(cls, value: Any) -> Outcome:
-        if type(value) is str:  # the common case, kept cheap
-            return cls("ok", Decision([value] if value else []))
-        if inspect.isawaitable(value):
-            if inspect.iscoroutine(value):
-                value.close()
-            return cls("invalid_output", error="agent returned an awaitable from a sync call; "
-                       "declare its handler `async def`")
-        try:
-            return cls("ok", normalize(value))
-        except InvalidOutput as exc:
-            return cls("invalid_output", error=str(exc))
-
-    @classmethod
-    def failed(cls, exc: BaseException) -> Outcome:
-        if isinstance(exc, AgentHung):
-            return cls("hung", error=str(exc))
-        if isinstance(exc, (TicketTimeout, asyncio.CancelledError)):
-            return cls("timeout", error=str(exc) or "event exceeded agent.ticket_timeout")
-        return cls("error", error=f"{type(exc).__name__}: {exc}")
-
-
-class Workers:
-    """The agent's c workers: a FIFO multi-server queue, as `simpy.Resource` models it.
-
-    Written out so that a ticket that finds a worker free takes it without a SimPy event:
-    at tens of thousands of tickets per second, that event is a large share of the cost.
-    """
-
-    def __init__(self, env: simpy.Environment, capacity: int) -> None:
-        self.env = env
-        self.capacity = capacity
-        self.free = capacity
-        self.waiting: deque[simpy.Event] = deque()
-
-    def try_acquire(self) -> bool:
-        if self.free and not self.waiting:
-            self.free -= 1
-            return True
-        return False
-
-    def acquire(self) -> simpy.Event | None:
-        """None when a worker was free; else an event that fires when one is handed over."""
-        if self.try_acquire():
-            return None
-        grant = self.env.event()
-        self.waiting.append(grant)
-        return grant
-
-    def release(self) -> None:
-        if self.waiting:
-            self.waiting.popleft().succeed()
-        else:
-            self.free += 1
 
 
 @dataclass
@@ -143,7 +68,7 @@ class Engine:
 
         self.env = simpy.Environment()
         self.clock = Clock(self.env, scenario.start)
-        self.workers = Workers(self.env, scenario.agent.workers)
+        self.workers = Workers(self.env, scenario.agent.workers)  # the rest queue
         self.sources = self._build_sources()
         self.routes = list(dict.fromkeys(r for cfg in self._synthetic() for r in cfg.routes))
         customers: dict[str, Customer] = {}
@@ -157,15 +82,13 @@ class Engine:
                                         timeout=scenario.agent.http_timeout)
         self.base_urls = self.world.base_urls
         self.watchdog = Watchdog(scenario.agent.watchdog)
-        self.loop: SimEventLoop | None = None
+        self.runner = AgentRunner(self.env, self.handler, self.clock, self.watchdog,
+                                  scenario.agent.ticket_timeout)
 
         self.records: list[TicketRecord] = []
         self._open: dict[str, TicketRecord] = {}
         self._expected: dict[str, int] = {}
         self._states: dict[str, dict[str, Any]] = {}
-        self._live_greenlets: set[greenlet.greenlet] = set()
-        self._idle: list[AgentGreenlet] = []
-        self._live_tasks: set[asyncio.Task[Any]] = set()
         self._arrivals_open = 0
         self._finished = 0
         self._all_done = self.env.event()
@@ -258,11 +181,12 @@ class Engine:
         Fast path: when a worker is free and the agent is sync, the agent runs right here;
         only if it waits on simulated time does the event get a SimPy process of its own.
         """
-        if self.handler.is_async or not self.workers.try_acquire():
+        if self.runner.is_async or not self.workers.try_acquire():
             self.env.process(self._queued_event(ticket, record, k))
             return
         now = self.env.now
-        g, value, scope = self._begin_sync(ticket, record, k, now)
+        payload, ctx, scope = self._prepare(ticket, record, k, now, now)
+        g, value = self.runner.begin(payload, ctx, scope)
         if type(value) is Outcome:
             self._end(ticket, record, k, scope, value, now)
         else:
@@ -275,21 +199,21 @@ class Engine:
         if grant is not None:
             yield grant
         start = self.env.now
-        if self.handler.is_async:
-            payload, ctx, scope = self._prepare(ticket, record, k, arrived, start)
-            outcome = yield from self._invoke_async(payload, ctx, scope)
+        payload, ctx, scope = self._prepare(ticket, record, k, arrived, start)
+        if self.runner.is_async:
+            outcome = yield from self.runner.invoke_async(payload, ctx, scope)
         else:
-            g, value, scope = self._begin_sync(ticket, record, k, arrived)
+            g, value = self.runner.begin(payload, ctx, scope)
             if type(value) is Outcome:
                 outcome = value
             else:
-                outcome = yield from self._wait_sync(g, value, scope)
+                outcome = yield from self.runner.wait(g, value, scope)
         self._end(ticket, record, k, scope, outcome, start)
 
     def _continue_sync(self, ticket: Ticket, record: TicketRecord, k: int, g: AgentGreenlet,
                        value: Any, scope: EventScope,
                        start: float) -> Generator[simpy.Event, Any, None]:
-        outcome = yield from self._wait_sync(g, value, scope)
+        outcome = yield from self.runner.wait(g, value, scope)
         self._end(ticket, record, k, scope, outcome, start)
 
     def _prepare(self, ticket: Ticket, record: TicketRecord, k: int, arrived: float,
@@ -298,7 +222,7 @@ class Engine:
         if record.started_at is None:
             record.started_at = start
         ctx = AgentContext(ticket.id, ticket.conversation_id, k, self.http, self.base_urls,
-                           self._states, record.log, self._now, self._ctx_sleep)
+                           self._states, record.log, self._now, self.runner.sleep)
         payload: Any = ticket.payload(k, self.scenario.start)
         for fault in self.faults.for_payload(start, ticket.id, k):
             if isinstance(payload, dict):
@@ -324,94 +248,6 @@ class Engine:
             self.records.append(record)
             self._finished += 1
             self._check_done()
-
-    def _begin_sync(self, ticket: Ticket, record: TicketRecord, k: int,
-                    arrived: float) -> tuple[AgentGreenlet, Any, EventScope]:
-        """Run a sync agent until it returns (an Outcome) or first waits (an event)."""
-        payload, ctx, scope = self._prepare(ticket, record, k, arrived, self.env.now)
-        g = self._idle.pop() if self._idle else AgentGreenlet(self._sync_worker)
-        self.clock.sync()
-        self.watchdog.enter()
-        value = g.switch(payload, ctx, scope)
-        self.watchdog.leave()
-        if type(value) is Outcome:
-            self._idle.append(g)
-        return g, value, scope
-
-    def _wait_sync(self, g: AgentGreenlet, value: Any,
-                   scope: EventScope) -> Generator[simpy.Event, Any, Outcome]:
-        """Serve a sync agent's simulated waits until it returns its Outcome."""
-        clock, watchdog = self.clock, self.watchdog
-        # The agent waits on simulated time: from now on it may overrun its budget.
-        self._arm_deadline(scope)
-        self._live_greenlets.add(g)
-        while type(value) is not Outcome:
-            try:
-                result = yield value
-            except simpy.Interrupt:
-                clock.sync()
-                watchdog.enter()
-                value = g.throw(TicketTimeout(
-                    f"event exceeded agent.ticket_timeout "
-                    f"({self.scenario.agent.ticket_timeout:g} s simulated)"))
-                watchdog.leave()
-                if type(value) is not Outcome:  # the agent swallowed it and waits on
-                    return Outcome("timeout", error="event exceeded agent.ticket_timeout")
-                break
-            clock.sync()
-            watchdog.enter()
-            value = g.switch(result)
-            watchdog.leave()
-        self._live_greenlets.discard(g)
-        self._idle.append(g)
-        return value
-
-    def _sync_worker(self, payload: Any, ctx: AgentContext, scope: EventScope) -> None:
-        """Body of a pooled greenlet: run one event, hand back its Outcome, wait for more.
-
-        Greenlets are reused because creating one costs far more than switching to it.
-        """
-        call, takes_ctx = self.handler.call, self.handler.takes_ctx
-        hub = greenlet.getcurrent().parent
-        while True:
-            current_scope.set(scope)
-            try:
-                outcome = Outcome.of(call(payload, ctx) if takes_ctx else call(payload))
-            except (Exception, SystemExit, AgentHung, TicketTimeout) as exc:
-                outcome = Outcome.failed(exc)
-            payload, ctx, scope = hub.switch(outcome)
-
-    def _arm_deadline(self, scope: EventScope) -> None:
-        """Interrupt the current event's process when it exceeds agent.ticket_timeout."""
-        process = self.env.active_process
-        assert process is not None
-        self.env.timeout(self.scenario.agent.ticket_timeout).callbacks.append(
-            lambda _e: None if scope.finished else process.interrupt("deadline"))
-
-    def _invoke_async(self, payload: Any, ctx: AgentContext,
-                      scope: EventScope) -> Generator[simpy.Event, Any, Outcome]:
-        assert self.loop is not None
-        self._arm_deadline(scope)
-        done = self.env.event()
-        task = self.loop.create_task(self._async_main(payload, ctx, scope))
-        self._live_tasks.add(task)
-        task.add_done_callback(lambda _t: done.succeed())
-        try:
-            yield done
-        except simpy.Interrupt:
-            task.cancel()
-            return Outcome("timeout", error="event exceeded agent.ticket_timeout")
-        self._live_tasks.discard(task)
-        return task.result()
-
-    async def _async_main(self, payload: Any, ctx: AgentContext, scope: EventScope) -> Outcome:
-        current_scope.set(scope)
-        try:
-            if self.handler.takes_ctx:
-                return Outcome.of(await self.handler.call(payload, ctx))
-            return Outcome.of(await self.handler.call(payload))
-        except (Exception, SystemExit, AgentHung, asyncio.CancelledError) as exc:
-            return Outcome.failed(exc)
 
     def _apply(self, record: TicketRecord, outcome: Outcome, k: int) -> None:
         """The ticket's decision is the last one made; failures predict nothing."""
@@ -439,11 +275,6 @@ class Engine:
     def _now(self) -> float:
         return self.env.now
 
-    def _ctx_sleep(self, seconds: float) -> Any:
-        if self.handler.is_async:
-            return asyncio.sleep(seconds)
-        return self.clock.sleep(seconds)
-
     def _progress(self, end: float) -> Generator[simpy.Event, Any, None]:
         step = max(end / 400, 1.0)
         last = wall_clock()
@@ -467,11 +298,12 @@ class Engine:
         if self.progress is not None:
             env.process(self._progress(self.scenario.duration))
         with self.clock.installed(), self.network.patched(), self.watchdog.running():
-            if self.handler.is_async:
-                self._run_async(end)
+            if self.runner.is_async:
+                self.runner.run_loop(end)
             else:
                 env.run(until=end)
-            self._abandon_in_flight()
+            self.runner.abandon()
+            self._record_unfinished()
         if self.progress is not None:
             self.progress(min(env.now, self.scenario.duration), self.scenario.duration,
                           self._finished)
@@ -482,31 +314,8 @@ class Engine:
             blocked_hosts=dict(self.world.blocked_hosts), warnings=dict(self.clock.warnings),
             hung_interrupts=self.watchdog.fired)
 
-    def _run_async(self, end: simpy.Event) -> None:
-        loop = SimEventLoop(self.env, self.clock, self.watchdog.enter, self.watchdog.leave)
-        self.loop = loop
-        end.callbacks.append(lambda _e: loop.stop())
-        previous = asyncio.get_event_loop_policy().get_event_loop() if False else None
-        asyncio.set_event_loop(loop)
-        try:
-            loop.run_forever()
-        finally:
-            self.watchdog.leave()
-            for task in self._live_tasks:
-                task.cancel()
-                task._log_destroy_pending = False  # type: ignore[attr-defined]
-            asyncio.set_event_loop(previous)
-            loop.close()
-
-    def _abandon_in_flight(self) -> None:
+    def _record_unfinished(self) -> None:
         """Tickets still open when the run ends are recorded as timed out."""
-        for g in list(self._live_greenlets):
-            if not g.dead:
-                try:
-                    g.throw(greenlet.GreenletExit)
-                except BaseException:  # noqa: BLE001 (agent cleanup code misbehaving)
-                    pass
-        self._live_greenlets.clear()
         for record in self._open.values():
             record.status = "timeout"
             record.pred_route = []

@@ -1,0 +1,199 @@
+"""Calling agent code on simulated time: pooled greenlets for sync agents, the simulated
+event loop for async ones, deadlines, and how each call ended (an Outcome).
+
+The engine decides *when* an event runs; the runner decides *how* the agent's code runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Any
+
+import greenlet
+import simpy
+
+from ..records import EventScope, current_scope
+from ..vclock import AgentGreenlet, AgentHung, Clock, SimEventLoop, TicketTimeout, Watchdog
+from .adapter import AgentHandler
+from .context import AgentContext
+from .decision import Decision, InvalidOutput, normalize
+
+
+@dataclass(slots=True)
+class Outcome:
+    """How one agent call ended."""
+
+    status: str
+    decision: Decision | None = None
+    error: str | None = None
+
+    @classmethod
+    def of(cls, value: Any) -> Outcome:
+        if type(value) is str:  # the common case, kept cheap
+            return cls("ok", Decision([value] if value else []))
+        if inspect.isawaitable(value):
+            if inspect.iscoroutine(value):
+                value.close()
+            return cls("invalid_output", error="agent returned an awaitable from a sync call; "
+                       "declare its handler `async def`")
+        try:
+            return cls("ok", normalize(value))
+        except InvalidOutput as exc:
+            return cls("invalid_output", error=str(exc))
+
+    @classmethod
+    def failed(cls, exc: BaseException) -> Outcome:
+        if isinstance(exc, AgentHung):
+            return cls("hung", error=str(exc))
+        if isinstance(exc, (TicketTimeout, asyncio.CancelledError)):
+            return cls("timeout", error=str(exc) or "event exceeded agent.ticket_timeout")
+        return cls("error", error=f"{type(exc).__name__}: {exc}")
+
+
+class AgentRunner:
+    """Runs one agent's events; every wait inside agent code is a SimPy event."""
+
+    def __init__(self, env: simpy.Environment, handler: AgentHandler, clock: Clock,
+                 watchdog: Watchdog, ticket_timeout: float) -> None:
+        self.env = env
+        self.handler = handler
+        self.is_async = handler.is_async
+        self.clock = clock
+        self.watchdog = watchdog
+        self.ticket_timeout = ticket_timeout
+        self.loop: SimEventLoop | None = None
+        self._idle: list[AgentGreenlet] = []
+        self._waiting: set[AgentGreenlet] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- sync agents -------------------------------------------------------------------
+    def begin(self, payload: Any, ctx: AgentContext,
+              scope: EventScope) -> tuple[AgentGreenlet, Any]:
+        """Run a sync agent until it returns (an Outcome) or first waits (an event)."""
+        g = self._idle.pop() if self._idle else AgentGreenlet(self._sync_worker)
+        self.clock.sync()
+        self.watchdog.enter()
+        value = g.switch(payload, ctx, scope)
+        self.watchdog.leave()
+        if type(value) is Outcome:
+            self._idle.append(g)
+        return g, value
+
+    def wait(self, g: AgentGreenlet, value: Any,
+             scope: EventScope) -> Generator[simpy.Event, Any, Outcome]:
+        """Serve a sync agent's simulated waits until it returns its Outcome."""
+        clock, watchdog = self.clock, self.watchdog
+        # The agent waits on simulated time: from now on it may overrun its budget.
+        self._arm_deadline(scope)
+        self._waiting.add(g)
+        while type(value) is not Outcome:
+            try:
+                result = yield value
+            except simpy.Interrupt:
+                clock.sync()
+                watchdog.enter()
+                value = g.throw(TicketTimeout(
+                    f"event exceeded agent.ticket_timeout ({self.ticket_timeout:g} s "
+                    "simulated)"))
+                watchdog.leave()
+                if type(value) is not Outcome:  # the agent swallowed it and waits on
+                    return Outcome("timeout", error="event exceeded agent.ticket_timeout")
+                break
+            clock.sync()
+            watchdog.enter()
+            value = g.switch(result)
+            watchdog.leave()
+        self._waiting.discard(g)
+        self._idle.append(g)
+        return value
+
+    def _sync_worker(self, payload: Any, ctx: AgentContext, scope: EventScope) -> None:
+        """Body of a pooled greenlet: run one event, hand back its Outcome, wait for more.
+
+        Greenlets are reused because creating one costs far more than switching to it.
+        """
+        call, takes_ctx = self.handler.call, self.handler.takes_ctx
+        hub = greenlet.getcurrent().parent
+        assert hub is not None
+        while True:
+            current_scope.set(scope)
+            try:
+                outcome = Outcome.of(call(payload, ctx) if takes_ctx else call(payload))
+            except (Exception, SystemExit, AgentHung, TicketTimeout) as exc:
+                outcome = Outcome.failed(exc)
+            payload, ctx, scope = hub.switch(outcome)
+
+    def _arm_deadline(self, scope: EventScope) -> None:
+        """Interrupt the current event's process when it exceeds agent.ticket_timeout."""
+        process = self.env.active_process
+        assert process is not None
+
+        def expire(_event: simpy.Event) -> None:
+            if not scope.finished:
+                process.interrupt("deadline")
+
+        self.env.timeout(self.ticket_timeout).callbacks.append(expire)
+
+    # -- async agents ------------------------------------------------------------------
+    def invoke_async(self, payload: Any, ctx: AgentContext,
+                     scope: EventScope) -> Generator[simpy.Event, Any, Outcome]:
+        """Run an async agent as a task on the simulated loop; wait for it in SimPy."""
+        assert self.loop is not None, "run_loop() drives async agents"
+        self._arm_deadline(scope)
+        done = self.env.event()
+        task = self.loop.create_task(self._async_main(payload, ctx, scope))
+        self._tasks.add(task)
+        task.add_done_callback(lambda _t: done.succeed())
+        try:
+            yield done
+        except simpy.Interrupt:
+            task.cancel()
+            return Outcome("timeout", error="event exceeded agent.ticket_timeout")
+        self._tasks.discard(task)
+        outcome: Outcome = task.result()
+        return outcome
+
+    async def _async_main(self, payload: Any, ctx: AgentContext, scope: EventScope) -> Outcome:
+        current_scope.set(scope)
+        try:
+            if self.handler.takes_ctx:
+                return Outcome.of(await self.handler.call(payload, ctx))
+            return Outcome.of(await self.handler.call(payload))
+        except (Exception, SystemExit, AgentHung, asyncio.CancelledError) as exc:
+            return Outcome.failed(exc)
+
+    def run_loop(self, end: simpy.Event) -> None:
+        """Drive the simulation from the simulated event loop until `end` fires."""
+        loop = SimEventLoop(self.env, self.clock, self.watchdog.enter, self.watchdog.leave)
+        self.loop = loop
+        end.callbacks.append(lambda _e: loop.stop())
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_forever()
+        finally:
+            self.watchdog.leave()
+            for task in self._tasks:
+                task.cancel()
+                task._log_destroy_pending = False  # type: ignore[attr-defined]
+            asyncio.set_event_loop(None)
+            loop.close()
+
+    def sleep(self, seconds: float) -> Any:
+        """`ctx.sleep`: an awaitable for async agents, a blocking wait for sync ones."""
+        if self.is_async:
+            return asyncio.sleep(seconds)
+        return self.clock.sleep(seconds)
+
+    # -- the end -----------------------------------------------------------------------
+    def abandon(self) -> None:
+        """Unwind agent code still waiting when the run ends (its finally blocks run)."""
+        for g in list(self._waiting):
+            if not g.dead:
+                try:
+                    g.throw(greenlet.GreenletExit)
+                except BaseException:  # noqa: BLE001 (agent cleanup code misbehaving)
+                    pass
+        self._waiting.clear()
