@@ -112,6 +112,7 @@ def _cmd_validate(paths: Sequence[Path]) -> int:
 def _cmd_run(args: argparse.Namespace, console: Console) -> int:
     from . import api
     from .report.console import print_summary, progress_bar
+    from .report.html import write_report
 
     if _missing(args.scenario):
         return EXIT_UNUSABLE
@@ -122,11 +123,13 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
     out_dir = args.out or Path("runs") / f"{scenario.name}-seed{seed}"
     try:
         out = result.save(out_dir)
+        report = write_report(result, out)
     except OSError as exc:
         _error(f"cannot write results to {out_dir}: {exc.strerror or exc}")
         return EXIT_UNUSABLE
     print_summary(result, console)
     _say(f"results written to {out / 'results.json'} and {out / 'records.jsonl'}")
+    _say(f"report written to {report}")
     return EXIT_OK if result.passed else EXIT_SLO_FAILED
 
 

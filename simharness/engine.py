@@ -23,6 +23,7 @@ from .agents.runner import AgentRunner, Outcome
 from .records import EventScope, TicketRecord
 from .rng import BufferedSampler, derive_seed, numpy_stream
 from .scenario import Scenario, SyntheticTraffic
+from .seeded_random import seeded_globals
 from .traffic.arrivals import piecewise_arrivals, poisson_arrivals
 from .traffic.synthetic import SyntheticGenerator
 from .traffic.ticket import Customer, Ticket
@@ -297,7 +298,8 @@ class Engine:
         end = self._all_done | env.timeout(hard_end)
         if self.progress is not None:
             env.process(self._progress(self.scenario.duration))
-        with self.clock.installed(), self.network.patched(), self.watchdog.running():
+        with self.clock.installed(), seeded_globals(self.seed), self.network.patched(), \
+                self.watchdog.running():
             if self.runner.is_async:
                 self.runner.run_loop(end)
             else:

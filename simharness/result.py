@@ -6,16 +6,23 @@ import difflib
 import json
 import math
 import platform
+from collections.abc import Collection
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import metrics as metrics_mod
 from .engine import RunOutput
+from .metrics.catalog import metric_paths
 from .records import TicketRecord
 from .scenario import Scenario
 from .slo import parse_bound
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from .report.plots import PlotInput
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,11 @@ class SLOResult:
     value: float | None
     passed: bool
     message: str
+
+    @property
+    def name(self) -> str:
+        """The metric path (what reports show as the SLO's name)."""
+        return self.metric
 
 
 def _clean(value: Any) -> Any:
@@ -50,17 +62,27 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def evaluate_slos(expect: dict[str, str], metrics: dict[str, Any], seed: int) -> list[SLOResult]:
+def evaluate_slos(expect: dict[str, str], metrics: dict[str, Any], seed: int,
+                  known: Collection[str] = ()) -> list[SLOResult]:
+    """Check each `expect:` bound. A missing or non-numeric metric fails with a message
+    (`known`: paths the scenario allows, which a run may still lack, e.g. an absent tag)."""
     results = []
     for path, text in expect.items():
         bound = parse_bound(text)
         try:
             value = metrics_mod.lookup(metrics, path)
         except KeyError:
-            close = difflib.get_close_matches(path, metrics_mod.paths(metrics), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            if path in known:
+                message = f"metric {path!r} has no value in this run (no tickets it covers)"
+            else:
+                close = difflib.get_close_matches(path, metrics_mod.paths(metrics), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                message = f"unknown metric {path!r}{hint}"
+            results.append(SLOResult(path, str(bound), None, False, message))
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
             results.append(SLOResult(path, str(bound), None, False,
-                                     f"unknown metric {path!r}{hint}"))
+                                     f"metric {path!r} is not a number"))
             continue
         value = float(value)
         passed = bound.check(value)
@@ -69,6 +91,52 @@ def evaluate_slos(expect: dict[str, str], metrics: dict[str, Any], seed: int) ->
                                  f"{path} = {value:.4g} (expected {bound}) {verdict}; "
                                  f"reproduce with --seed {seed}"))
     return results
+
+
+class Plotter:
+    """`result.plot.<figure>()`: the report's figures for a live run, as matplotlib Figures.
+
+    matplotlib is imported on first use, so runs that never plot do not pay for it.
+    """
+
+    def __init__(self, result: Result) -> None:
+        self._result = result
+
+    def _input(self) -> PlotInput:
+        from .report.plots import PlotInput
+
+        r = self._result
+        return PlotInput(r.records, r.metrics, r.fault_windows, r.scenario.duration)
+
+    def accuracy_over_time(self, *, bin_s: float | None = None) -> Figure:
+        """Routing accuracy and failed tickets per arrival bin, fault windows shaded."""
+        from .report import plots
+
+        return plots.accuracy_over_time(self._input(), bin_s=bin_s)
+
+    def latency_over_time(self, *, bin_s: float | None = None) -> Figure:
+        """Latency p50/p95/p99 per arrival bin, fault windows shaded."""
+        from .report import plots
+
+        return plots.latency_over_time(self._input(), bin_s=bin_s)
+
+    def cumulative_cost(self) -> Figure:
+        """Money spent over simulated time, against the pre-fault spending rate."""
+        from .report import plots
+
+        return plots.cumulative_cost(self._input())
+
+    def confusion_heatmap(self) -> Figure:
+        """True vs predicted route, from `routing.confusion`."""
+        from .report import plots
+
+        return plots.confusion_heatmap(self._input())
+
+    def recovery(self) -> Figure:
+        """Per fault: time to detect and recover, failed tickets in the window."""
+        from .report import plots
+
+        return plots.recovery(self._input())
 
 
 class Result:
@@ -80,8 +148,10 @@ class Result:
         self.records: list[TicketRecord] = output.records
         self.fault_windows = output.fault_windows
         self.metrics: dict[str, Any] = metrics_mod.compute(
-            output.records, sim_seconds=scenario.duration, fault_windows=output.fault_windows)
-        self.slos = evaluate_slos(scenario.expect, self.metrics, output.seed)
+            output.records, sim_seconds=scenario.duration, fault_windows=output.fault_windows,
+            config=scenario)
+        self.slos = evaluate_slos(scenario.expect, self.metrics, output.seed,
+                                  known=metric_paths(scenario) if scenario.expect else ())
         self.diagnostics: dict[str, Any] = {
             "blocked_hosts": output.blocked_hosts, "warnings": output.warnings,
             "hung_interrupts": output.hung_interrupts, "simulated_seconds": output.sim_end}
@@ -92,6 +162,11 @@ class Result:
     @property
     def passed(self) -> bool:
         return all(s.passed for s in self.slos)
+
+    @property
+    def plot(self) -> Plotter:
+        """The report's figures: `result.plot.accuracy_over_time()` and friends."""
+        return Plotter(self)
 
     def rows(self) -> list[dict[str, Any]]:
         """The records as plain dicts (one per ticket)."""
@@ -115,9 +190,13 @@ class Result:
         })
 
     def save(self, directory: str | Path) -> Path:
-        """Write `results.json` and `records.jsonl` into `directory` (created if needed)."""
+        """Write `results.json`, `records.jsonl` and `scenario.yaml` (the scenario as loaded,
+        so the directory describes itself) into `directory` (created if needed)."""
+        from .report.store import scenario_text
+
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
+        (out / "scenario.yaml").write_text(scenario_text(self.scenario), encoding="utf-8")
         (out / "results.json").write_text(json.dumps(self.to_json(), indent=2) + "\n")
         with (out / "records.jsonl").open("w") as fh:
             for row in self.rows():

@@ -37,8 +37,8 @@ from .units import Duration, Rate
 
 __all__ = [
     "TAGS", "Accuracy", "AgentConfig", "Bound", "Distribution", "EscalationConfig",
-    "ExponentialDist", "FaultSpec", "FixedDist", "LLMConfig", "LLMTier", "LognormalDist",
-    "Price", "RateStep", "Scenario", "SyntheticTraffic", "TagMix", "ToolConfig",
+    "ExponentialDist", "FaultSpec", "FixedDist", "HumanReviewConfig", "LLMConfig", "LLMTier",
+    "LognormalDist", "Price", "RateStep", "Scenario", "SyntheticTraffic", "TagMix", "ToolConfig",
     "TrafficSource", "UniformDist", "WorldConfig", "load_scenario", "parse_bound",
     "parse_path", "scenario_from_dict", "scenario_from_yaml",
 ]
@@ -401,6 +401,14 @@ class EscalationConfig(_Model):
     )
 
 
+class HumanReviewConfig(_Model):
+    """People who take the tickets an agent hands over (it predicts route `human_review`)."""
+
+    cost_per_ticket: float = Field(
+        default=0.0, ge=0, description="Dollars one human review of a ticket costs."
+    )
+
+
 class WorldConfig(_Model):
     """Everything the agent talks to."""
 
@@ -411,6 +419,15 @@ class WorldConfig(_Model):
     )
     escalation: EscalationConfig = Field(
         default_factory=EscalationConfig, description="Escalation policy."
+    )
+    sla: Duration | None = Field(
+        default=None, gt=0,
+        description="Time to a decision the customer expects, e.g. '30s' "
+        "(gives the metric latency.sla_breach_rate).",
+    )
+    human_review: HumanReviewConfig = Field(
+        default_factory=HumanReviewConfig,
+        description="What handing a ticket to a person costs (cost.human_review_usd).",
     )
 
     @field_validator("tools")
@@ -647,7 +664,8 @@ class Scenario(_Model):
     expect: dict[str, Annotated[str, BeforeValidator(_bound_text)]] = Field(
         default_factory=dict,
         description="Metric name -> bound, e.g. 'routing.accuracy': '>= 0.8', "
-        "'latency.p95': '<= 30s', 'cost.total': 'between 1 and 5'.",
+        "'latency.p95': '<= 30s', 'cost.total_usd': 'between 1 and 5'. "
+        "Unknown metric names are errors.",
     )
 
     _source: str = PrivateAttr("<scenario>")
@@ -700,8 +718,20 @@ class Scenario(_Model):
                 issues.append(_Issue(("faults", i, "target"),
                                      f"unknown target {fault.target!r}; "
                                      f"valid targets: {', '.join(targets)}"))
+        issues += self._expect_issues()
         _report(issues, info)
         return self
+
+    def _expect_issues(self) -> list[_Issue]:
+        """Every `expect:` key names a metric this scenario will have (after fault names)."""
+        if not self.expect:
+            return []
+        # lazily: the metrics package is heavier and reads this module's types
+        from .metrics.catalog import metric_paths, unknown_path_message
+
+        valid = metric_paths(self)
+        return [_Issue(("expect", path), unknown_path_message(path, valid), key=True)
+                for path in self.expect if path not in valid]
 
     @property
     def source(self) -> str:

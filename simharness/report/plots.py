@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
@@ -26,7 +27,7 @@ from ..records import TicketRecord
 from . import series
 
 __all__ = ["DPI", "PlotInput", "RunLike", "accuracy_over_time", "confusion_heatmap",
-           "cumulative_cost", "latency_over_time", "recovery", "to_png"]
+           "cumulative_cost", "latency_over_time", "recovery", "recovery_time", "to_png"]
 
 DPI = 100
 #: One colour per fault name, in order of first appearance.
@@ -100,7 +101,7 @@ def _fault_colors(windows: Sequence[Window]) -> dict[str, str]:
 
 
 def shade_windows(ax: Axes, windows: Sequence[Window], scale: float,
-                  label: bool = True) -> list[Patch]:
+                  label: bool = True) -> list[Artist]:
     """Shade every fault span (gid `fault-window:<name>`); name each fault once, at the top
     of its first span. Returns legend handles, one per fault."""
     colors = _fault_colors(windows)
@@ -115,8 +116,9 @@ def shade_windows(ax: Axes, windows: Sequence[Window], scale: float,
             ax.text(start / scale, 0.97 - 0.08 * row, f" {name}", transform=where, ha="left",
                     va="top", fontsize=9, fontweight="bold", color=colors[name], clip_on=True)
         named.add(name)
-    return [Patch(facecolor=color, alpha=0.3, label=f"fault window: {name}")
-            for name, color in colors.items()]
+    handles: list[Artist] = [Patch(facecolor=color, alpha=0.3, label=f"fault window: {name}")
+                             for name, color in colors.items()]
+    return handles
 
 
 def _message(ax: Axes, text: str) -> None:
@@ -201,15 +203,18 @@ def latency_over_time(run: RunLike, *, bin_s: float | None = None) -> Figure:
     if values.size == 0:
         _message(ax, "no finished tickets")
         return fig
-    low, high = float(values[values > 0].min(initial=np.inf)), float(values.max())
-    if math.isfinite(low) and high / low > 50:
+    typical = float(np.nanmedian(quantiles[50])) if np.isfinite(quantiles[50]).any() else 0.0
+    high = float(values.max())
+    if typical > 0 and high / typical > 40:  # a tail that would flatten everything else
         ax.set_yscale("log")
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.set_ylabel("latency (s, log scale): queue wait + service")
     else:
         ax.set_ylim(0, high * 1.1 if high > 0 else 1.0)
-    ax.set_ylabel("latency (s): queue wait + service")
+        ax.set_ylabel("latency (s): queue wait + service")
     _time_axes(ax, horizon, scale, unit, "tickets by arrival")
-    ax.legend(handles=lines + handles, loc="upper right", fontsize=9, framealpha=0.9)
+    ax.legend(handles=lines + handles, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              fontsize=9, borderaxespad=0)
     return fig
 
 
@@ -254,11 +259,18 @@ def confusion_heatmap(run: RunLike) -> Figure:
     matrix = np.array(confusion.get("matrix", []) if isinstance(confusion, dict) else [],
                       dtype=float)
     n = len(labels)
+    empty = "no routing.confusion in this run's metrics"
+    if n and matrix.shape == (n, n):  # drop labels no ticket has on either axis
+        empty = "no tickets in routing.confusion"
+        used = (matrix.sum(axis=0) + matrix.sum(axis=1)) > 0
+        labels = [label for label, keep in zip(labels, used, strict=True) if keep]
+        matrix = matrix[np.ix_(used, used)]
+        n = len(labels)
     if n == 0 or matrix.shape != (n, n):
         fig = _figure(7, 3)
         ax = fig.subplots()
         ax.set_title("Routing confusion matrix", fontsize=13)
-        _message(ax, "no routing.confusion in this run's metrics")
+        _message(ax, empty)
         return fig
     side = min(max(5.5, 0.55 * n + 3.0), 16.0)
     fig = _figure(side + 1.2, side)
@@ -284,10 +296,29 @@ def confusion_heatmap(run: RunLike) -> Figure:
 
 
 def _seconds(value: Any) -> float | None:
-    """A finite number of seconds, or None for "never" (inf, NaN, or null once saved)."""
+    """A finite number, or None (inf, NaN, or null once saved)."""
     if isinstance(value, (int, float)) and math.isfinite(value):
         return float(value)
     return None
+
+
+def recovery_time(row: dict[str, Any], key: str, duration: float) -> float | str:
+    """`time_to_detect` / `time_to_recover` of one fault: seconds, or why there are none.
+
+    Saved JSON turns both inf ("never") and NaN ("unknowable") into null, so the fault's
+    end decides: a fault lasting to the end of arrivals (or forever) has no "after" to
+    recover in ("n/a"); any other missing time means the agent never got there ("never").
+    """
+    value = row.get(key)
+    seconds = _seconds(value)
+    if seconds is not None:
+        return seconds
+    if isinstance(value, float) and math.isinf(value):
+        return "never"
+    end = _seconds(row.get("end"))
+    if key == "time_to_recover" and (end is None or end >= duration):
+        return "n/a"
+    return "never"
 
 
 def _recovery_rows(run: RunLike) -> dict[str, dict[str, Any]]:
@@ -298,8 +329,8 @@ def _recovery_rows(run: RunLike) -> dict[str, dict[str, Any]]:
 
 
 def recovery(run: RunLike) -> Figure:
-    """Per fault: time to detect and to recover (bars; "never" when it did not), and the
-    tickets of its window that failed or raised."""
+    """Per fault: time to detect (from its start) and to recover (from its end) as bars,
+    "never" when the agent did not; and the tickets of its window that failed or raised."""
     rows = _recovery_rows(run)
     if not rows:
         fig = _figure(8, 3)
@@ -309,18 +340,21 @@ def recovery(run: RunLike) -> Figure:
                  else "no recovery metrics in this run's metrics")
         return fig
     names = list(rows)
-    fig = _figure(12, 1.6 + 1.1 * len(names))
+    fig = _figure(12, 2.4 + 1.0 * len(names))
     left, right = fig.subplots(1, 2, width_ratios=(3, 2))
     fig.suptitle("Recovery per fault", fontsize=13)
     y = np.arange(len(names), dtype=float)
-    _recovery_times(left, rows, names, y)
+    times = {name: {key: recovery_time(rows[name], key, run.duration)
+                    for key in ("time_to_detect", "time_to_recover")} for name in names}
+    _recovery_times(left, times, names, y)
     _recovery_counts(right, rows, names, y)
     labels = []
     for name in names:
         parts = [f"{key} ×{value:.2f}" for key, value in (
             ("calls", _seconds(rows[name].get("retry_amplification"))),
             ("cost", _seconds(rows[name].get("cost_amplification")))) if value is not None]
-        labels.append(name + ("\n" + ", ".join(parts) if parts else ""))
+        labels.append(name + ("\n" + ", ".join(parts) + "\nper ticket vs baseline"
+                              if parts else ""))
     left.set_yticks(y, labels)
     right.set_yticks(y, [""] * len(names))
     for ax in (left, right):
@@ -329,36 +363,47 @@ def recovery(run: RunLike) -> Figure:
     return fig
 
 
-def _recovery_times(ax: Axes, rows: dict[str, dict[str, Any]], names: list[str],
+#: Legends of the recovery panels sit above them, clear of the bars.
+_LEGEND_ABOVE: dict[str, Any] = {"loc": "lower left", "bbox_to_anchor": (0.0, 1.01),
+                                 "fontsize": 9, "borderaxespad": 0, "frameon": False}
+
+
+def _recovery_times(ax: Axes, times: dict[str, dict[str, float | str]], names: list[str],
                     y: np.ndarray) -> None:
-    kinds = (("time_to_detect", "time to detect", "#1f77b4", -0.2),
-             ("time_to_recover", "time to recover", "#2ca02c", 0.2))
-    finite = [v for name in names for key, *_ in kinds
-              if (v := _seconds(rows[name].get(key))) is not None]
+    kinds = (("time_to_detect", "time to detect", "from the fault's start", "#1f77b4", -0.2),
+             ("time_to_recover", "time to recover", "from its end", "#2ca02c", 0.2))
+    finite = [v for row in times.values() for v in row.values() if isinstance(v, float)]
     limit = max(finite, default=0.0) * 1.3 or 60.0
-    for key, label, color, offset in kinds:
+    handles: list[Artist] = [Patch(color=color, label=f"{label} ({origin})")
+                             for _, label, origin, color, _ in kinds]
+    for key, label, _, color, offset in kinds:
         for i, name in enumerate(names):
-            value = _seconds(rows[name].get(key))
-            if value is None:
+            value = times[name][key]
+            if isinstance(value, float):
+                ax.barh(y[i] + offset, value, height=0.36, color=color)
+                text = f"{value:,.1f} s" if value > 0 else f"{label}: 0 s (at once)"
+                ax.text(value + limit * 0.01, y[i] + offset, text, va="center", fontsize=9)
+            elif value == "never":
                 ax.barh(y[i] + offset, limit, height=0.36, color=NEVER_COLOR, hatch="//",
                         edgecolor="#d62728", linewidth=0)
                 ax.text(limit * 0.02, y[i] + offset, f"{label}: never", va="center",
-                        fontsize=9, color="#b22222", fontweight="bold")
+                        fontsize=9, color="#b22222", fontweight="bold",
+                        bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.5})
             else:
-                ax.barh(y[i] + offset, value, height=0.36, color=color)
-                ax.text(value + limit * 0.01, y[i] + offset, f"{value:,.1f} s", va="center",
-                        fontsize=9)
+                ax.text(limit * 0.02, y[i] + offset, f"{label}: n/a (fault lasts to the end)",
+                        va="center", fontsize=9, color="#555555")
+    if any(v == "never" for row in times.values() for v in row.values()):
+        handles.append(Patch(facecolor=NEVER_COLOR, edgecolor="#d62728", hatch="//",
+                             label="never"))
     ax.set_xlim(0, limit * 1.08)
-    ax.set_xlabel("seconds after the window opened")
-    ax.legend(handles=[Patch(color=c, label=label) for _, label, c, _ in kinds]
-              + [Patch(facecolor=NEVER_COLOR, edgecolor="#d62728", hatch="//",
-                       label="never")], loc="lower right", fontsize=9)
+    ax.set_xlabel("seconds")
+    ax.legend(handles=handles, ncol=2, **_LEGEND_ABOVE)
 
 
 def _recovery_counts(ax: Axes, rows: dict[str, dict[str, Any]], names: list[str],
                      y: np.ndarray) -> None:
     kinds = (("tickets", "tickets in window", "#7f7f7f"), ("failed", "failed", "#d62728"),
-             ("unhandled", "unhandled errors", "#8c564b"))
+             ("unhandled", "unhandled", "#8c564b"))
     height = 0.8 / len(kinds)
     top = 0.0
     for k, (key, label, color) in enumerate(kinds):
@@ -373,6 +418,6 @@ def _recovery_counts(ax: Axes, rows: dict[str, dict[str, Any]], names: list[str]
                 value) else "n/a"
             ax.text(counts[i], y[i] + offset, f" {text}", va="center", fontsize=8)
     ax.set_xlim(0, max(top, 1.0) * 1.2)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
     ax.set_xlabel("tickets")
-    ax.legend(loc="lower right", fontsize=9)
+    ax.legend(ncol=3, **_LEGEND_ABOVE)

@@ -1,0 +1,391 @@
+"""The run report: PNG figures and one self-contained `report.html`.
+
+The page has no scripts and no external references (plots are base64 data URIs, CSS is
+inline), so it can be attached to a CI run or mailed and still open anywhere. Every value
+that reaches it is escaped: ticket text, agent errors and log lines are untrusted (prompt
+injections, markup, control characters).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+import re
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from matplotlib.figure import Figure
+
+from ..records import TicketRecord
+from . import plots
+from .store import SCENARIO, LoadedRun, snapshot
+
+if TYPE_CHECKING:
+    from ..result import Result
+
+#: The figures, in page order: file name, heading, how to draw it.
+FIGURES: tuple[tuple[str, str, Callable[[plots.RunLike], Figure]], ...] = (
+    ("accuracy_over_time.png", "Routing accuracy over time", plots.accuracy_over_time),
+    ("latency_over_time.png", "Latency over time", plots.latency_over_time),
+    ("cumulative_cost.png", "Cumulative cost", plots.cumulative_cost),
+    ("confusion.png", "Routing confusion matrix", plots.confusion_heatmap),
+    ("recovery.png", "Recovery per fault", plots.recovery),
+)
+#: At most this many tickets in the audit trail; records.jsonl has the rest.
+AUDIT_LIMIT = 200
+#: Longest text shown in one cell (a `huge_body` error can be megabytes).
+MAX_TEXT = 2000
+#: Metric sections in page order; any others follow.
+SECTIONS = ("tickets", "routing", "escalation", "latency", "cost", "calls", "recovery",
+            "faults")
+
+#: What a section's numbers are, where its keys alone do not say.
+SECTION_NOTES = {"faults": "tickets touched by each fault",
+                 "latency": "queue wait + service, seconds of simulated time",
+                 "recovery": "per fault: time to detect counts from its start, time to "
+                             "recover from its end; amplifications are per ticket vs the "
+                             "baseline"}
+
+#: Characters shown as escapes: C0/C1 controls (not tab or newline), lone surrogates,
+#: non-characters, and the invisible or bidi-reordering ones that can disguise text.
+_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e"
+                     "\u2066-\u2069\ufeff\ud800-\udfff\ufffe\uffff]")
+
+
+# --------------------------------------------------------------------------- entry point
+
+def write_report(source: Result | LoadedRun, out_dir: str | Path) -> Path:
+    """Write the five PNGs and `report.html` into `out_dir`; returns the HTML's path.
+
+    A live Result is snapshotted through the saved JSON form first, so the report written
+    by `simharness run` and the one `simharness report` rebuilds are byte-identical.
+    """
+    run = source if isinstance(source, LoadedRun) else snapshot(source)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    images: dict[str, bytes] = {}
+    for filename, _, draw in FIGURES:
+        images[filename] = plots.to_png(draw(run))
+        (out / filename).write_bytes(images[filename])
+    path = out / "report.html"
+    path.write_text(render_html(run, images), encoding="utf-8")
+    return path
+
+
+# --------------------------------------------------------------------------- text helpers
+
+def esc(value: Any, limit: int = MAX_TEXT) -> str:
+    """Untrusted text as safe HTML: control, invisible and bidi characters and lone
+    surrogates made visible (`\\x07`, `\\u202e`), long text cut, markup escaped."""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > limit:
+        text = f"{text[:limit]}… ({len(text) - limit:,} more characters)"
+    text = _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                       else f"\\u{ord(m.group()):04x}", text)
+    return html.escape(text, quote=True)
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(
+        value)
+
+
+def _number(value: float) -> str:
+    if isinstance(value, int) or value.is_integer():
+        return f"{int(value):,}"
+    if abs(value) >= 100:
+        return f"{value:,.1f}"
+    if abs(value) >= 1:
+        return f"{value:.3f}"
+    return f"{value:.4g}"
+
+
+def _usd(value: float) -> str:
+    return f"${value:,.4f}" if abs(value) >= 1 else f"${value:.4g}"
+
+
+def _seconds_unit(path: str) -> bool:
+    return path.startswith("latency.") or path.split(".")[-1] in (
+        "time_to_detect", "time_to_recover", "start", "end")
+
+
+def fmt(value: Any, path: str = "") -> str:
+    """A metric value for a table cell, with its unit; missing values say why."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        if path.split(".")[-1] in ("time_to_detect", "time_to_recover"):
+            return "never"
+        return "n/a"
+    if _finite(value):
+        if path.endswith("_usd"):
+            return _usd(value)
+        return _number(value) + (" s" if _seconds_unit(path) else "")
+    return esc(value, 200)
+
+
+def _clock(seconds: float) -> str:
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    return (f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours
+            else f"{rest // 60:02d}:{rest % 60:02d}")
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[str]], cls: str = "",
+           ident: str = "") -> str:
+    """A table from cells that are already HTML."""
+    attrs = (f' class="{cls}"' if cls else "") + (f' id="{ident}"' if ident else "")
+    head = "".join(f"<th>{esc(h)}</th>" for h in header)
+    body = "\n".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table{attrs}>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
+
+
+# --------------------------------------------------------------------------- sections
+
+def _header(run: LoadedRun) -> str:
+    if not run.slos:
+        verdict = '<span class="badge none">no SLOs</span>'
+    elif run.passed:
+        verdict = '<span class="badge pass">PASSED</span>'
+    else:
+        verdict = '<span class="badge fail">FAILED</span>'
+    description = f'<p class="description">{esc(run.description)}</p>' if run.description else ""
+    tickets = run.metrics.get("tickets", {}).get("total", len(run.records))
+    return (f"<header>\n<h1>simharness report: {esc(run.name)} {verdict}</h1>\n{description}\n"
+            f'<p class="facts">scenario <b>{esc(run.name)}</b> · seed <b>{run.seed}</b> · '
+            f"{fmt(tickets)} tickets · {esc(_clock(run.duration))} simulated</p>\n</header>")
+
+
+def _slo_section(run: LoadedRun) -> str:
+    if not run.slos:
+        body = "<p>This scenario sets no SLOs (no <code>expect:</code> section).</p>"
+    else:
+        rows = [(f"<code>{esc(s.metric)}</code>", fmt(s.value, s.metric), esc(s.bound),
+                 '<span class="pass">PASS</span>' if s.passed
+                 else '<span class="fail">FAIL</span>', esc(s.message))
+                for s in run.slos]
+        body = _table(("metric", "value", "bound", "verdict", "detail"), rows, ident="slos")
+    hint = (f'<p class="hint">Reproduce this run: <code>simharness run {SCENARIO} --seed '
+            f"{run.seed}</code> (the scenario file saved next to this report; add "
+            f"<code>--agent</code> if the run overrode the scenario's agent).</p>")
+    return f'<section>\n<h2 id="slo">SLO verdicts</h2>\n{body}\n{hint}\n</section>'
+
+
+def _flatten(node: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    for key, value in node.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.extend(_flatten(value, path + "."))
+        else:
+            out.append((path, value))
+    return out
+
+
+def _metric_table(section: str, node: dict[str, Any], skip: Sequence[str] = ()) -> str:
+    rows = [(f"<code>{esc(path)}</code>", fmt(value, f"{section}.{path}"))
+            for path, value in _flatten({k: v for k, v in node.items() if k not in skip})]
+    return _table(("metric", "value"), rows, cls="metrics") if rows else ""
+
+
+Cell = Callable[[dict[str, Any], str], str]
+
+
+def _keyed_table(first: str, rows: dict[str, Any], order: Sequence[str], section: str,
+                 ident: str, cell: Cell | None = None) -> str:
+    """One row per key of `rows` (a route, a fault), one column per field; `cell` formats
+    a (row, column) pair when plain `fmt` cannot."""
+    entries = {str(k): v for k, v in rows.items() if isinstance(v, dict)}
+    columns = [c for c in order if any(c in v for v in entries.values())]
+    columns += sorted({c for v in entries.values() for c in v} - set(columns))
+    format_cell = cell or (lambda values, c: fmt(values.get(c), f"{section}.{c}"))
+    body = [(esc(name), *(format_cell(values, c) for c in columns))
+            for name, values in entries.items()]
+    return _table((first, *columns), body, cls="metrics", ident=ident)
+
+
+def _recovery_cell(duration: float) -> Cell:
+    """Recovery times read "never" or "n/a" by the same rule as the recovery plot."""
+    def cell(row: dict[str, Any], column: str) -> str:
+        if column in ("time_to_detect", "time_to_recover"):
+            value = plots.recovery_time(row, column, duration)
+            return fmt(value, f"recovery.{column}") if isinstance(value, float) else value
+        if column == "end" and row.get(column) is None:
+            return "never ends"
+        return fmt(row.get(column), f"recovery.{column}")
+    return cell
+
+
+def _metrics_section(run: LoadedRun) -> str:
+    """Small sections side by side in a grid; wide tables (per route, recovery) below it."""
+    metrics = run.metrics
+    cards, wide = [], []
+    names = [s for s in SECTIONS if s in metrics] + [s for s in metrics if s not in SECTIONS]
+    for name in names:
+        node = metrics[name]
+        title = esc(name) + (f' <small class="muted">{esc(SECTION_NOTES[name])}</small>'
+                             if name in SECTION_NOTES else "")
+        heading = f'<h3 id="metrics-{esc(name)}">{title}</h3>'
+        if not isinstance(node, dict):
+            cards.append(f"<div>{heading}\n<p>{fmt(node, name)}</p></div>")
+        elif name == "recovery":
+            body = (_keyed_table("fault", node, ("start", "end", "time_to_detect",
+                                                 "time_to_recover", "tickets", "failed",
+                                                 "unhandled", "retry_amplification",
+                                                 "cost_amplification"), name, "recovery",
+                                 _recovery_cell(run.duration))
+                    if node else "<p>No fault windows in this run.</p>")
+            wide.append(f"{heading}\n{body}")
+        else:
+            skip = ("confusion", "per_route") if name == "routing" else ()
+            body = _metric_table(name, node, skip) or "<p>none</p>"
+            cards.append(f"<div>{heading}\n{body}</div>")
+            per_route = node.get("per_route") if name == "routing" else None
+            if isinstance(per_route, dict) and per_route:
+                wide.append('<h3 id="metrics-per-route">routing per route</h3>\n' + _keyed_table(
+                    "route", per_route, ("precision", "recall", "f1", "support"), name,
+                    "per-route"))
+    return ('<section>\n<h2 id="metrics">Metrics</h2>\n<div class="grid">\n'
+            + "\n".join(cards) + "\n</div>\n" + "\n".join(wide) + "\n</section>")
+
+
+def _plots_section(images: dict[str, bytes]) -> str:
+    figures = []
+    for filename, title, _ in FIGURES:
+        data = base64.b64encode(images[filename]).decode("ascii")
+        figures.append(f'<figure>\n<img src="data:image/png;base64,{data}" alt="{esc(title)}">'
+                       f"\n<figcaption>{esc(title)} ({esc(filename)})</figcaption>\n</figure>")
+    return '<section>\n<h2 id="plots">Plots</h2>\n' + "\n".join(figures) + "\n</section>"
+
+
+def _spread(items: list[TicketRecord], count: int) -> list[TicketRecord]:
+    """`count` items evenly spaced over the list (first and last included)."""
+    if count >= len(items):
+        return items
+    if count <= 0:
+        return []
+    step = (len(items) - 1) / max(count - 1, 1)
+    return [items[round(i * step)] for i in range(count)]
+
+
+def audit_selection(records: Sequence[TicketRecord], limit: int = AUDIT_LIMIT
+                    ) -> tuple[list[TicketRecord], int, int]:
+    """Failed and misrouted tickets for the audit trail, at most `limit`, in arrival order.
+
+    When there are too many, failed and misrouted tickets share the room (neither kind
+    crowds out the other) and each is sampled evenly over the run, so a long outage shows
+    its onset, its middle and its end. Returns (chosen, failed total, misrouted total).
+    """
+    order = sorted(records, key=lambda r: (r.arrived_at, r.ticket_id))
+    failed = [r for r in order if r.status != "ok"]
+    misrouted = [r for r in order
+                 if r.status == "ok" and set(r.pred_route) != set(r.true_route)]
+    n_misrouted = min(len(misrouted), limit // 2)
+    n_failed = min(len(failed), limit - n_misrouted)
+    n_misrouted = min(len(misrouted), limit - n_failed)
+    chosen = _spread(failed, n_failed) + _spread(misrouted, n_misrouted)
+    chosen.sort(key=lambda r: (r.arrived_at, r.ticket_id))
+    return chosen, len(failed), len(misrouted)
+
+
+def _routes(routes: Sequence[str]) -> str:
+    return esc(", ".join(routes)) if routes else '<span class="muted">none</span>'
+
+
+def _audit_row(r: TicketRecord) -> tuple[str, ...]:
+    log = ("<pre>" + "\n".join(esc(line) for line in r.log) + "</pre>") if r.log else ""
+    status = f'<span class="{"ok" if r.status == "ok" else "fail"}">{esc(r.status)}</span>'
+    predicted = _routes(r.pred_route)
+    if set(r.pred_route) != set(r.true_route) and r.pred_route:
+        predicted = f'<span class="fail">{predicted}</span>'
+    return (f"<code>{esc(r.ticket_id)}</code>",
+            f"{r.arrived_at:,.1f} s<br><small>{_clock(r.arrived_at)}</small>", status,
+            _routes(r.true_route), predicted, esc(r.error or ""),
+            esc(r.reason), esc(", ".join(r.faults)), log)
+
+
+def _audit_section(run: LoadedRun) -> str:
+    chosen, failed, misrouted = audit_selection(run.records)
+    total = failed + misrouted
+    if not total:
+        body = "<p>Every ticket was handled and routed right.</p>"
+    else:
+        left = total - len(chosen)
+        note = (f"<p>{failed:,} failed and {misrouted:,} misrouted tickets"
+                + (f"; {len(chosen):,} shown, {left:,} left out (failed and misrouted share "
+                   "the rows, each sampled evenly over the run)" if left else ", all shown")
+                + ". Every ticket is in <code>records.jsonl</code>.</p>")
+        body = note + "\n" + _table(
+            ("ticket", "arrived", "status", "true route", "predicted", "error", "reason",
+             "faults", "agent log (ctx.log)"), (_audit_row(r) for r in chosen), cls="audit",
+            ident="audit-trail")
+    return f'<section>\n<h2 id="audit">Audit trail</h2>\n{body}\n</section>'
+
+
+def _scenario_section(run: LoadedRun) -> str:
+    text = (f"<pre>{esc(run.scenario_yaml, 200_000)}</pre>" if run.scenario_yaml
+            else "<p>The scenario was not saved with this run.</p>")
+    return f'<section>\n<h2 id="scenario">Scenario</h2>\n{text}\n</section>'
+
+
+def _run_section(run: LoadedRun) -> str:
+    info = run.run_info
+    rows = [("wall time", fmt(info.get("wall_seconds")) + " s"),
+            ("tickets per wall second", fmt(info.get("tickets_per_second"))),
+            ("simulated seconds (with drain)", fmt(run.diagnostics.get("simulated_seconds")))]
+    rows += [(esc(k), esc(v)) for k, v in (info.get("versions") or {}).items()]
+    for host, count in (run.diagnostics.get("blocked_hosts") or {}).items():
+        rows.append(("blocked calls to real host", f"{esc(host)} ({fmt(count)})"))
+    for text, count in (run.diagnostics.get("warnings") or {}).items():
+        rows.append(("warning", f"{esc(text)} ({fmt(count)}×)"))
+    return ('<section>\n<h2 id="run">Run</h2>\n'
+            + _table(("what", "value"), rows, cls="metrics", ident="run-info") + "\n</section>")
+
+
+# --------------------------------------------------------------------------- page
+
+CSS = """
+body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+       color: #1d1d1f; max-width: 1180px; margin: 0 auto; padding: 24px; }
+h1 { font-size: 26px; margin: 0 0 6px; } h2 { border-bottom: 2px solid #e3e3e3;
+     padding-bottom: 4px; margin-top: 36px; } h3 { margin: 22px 0 6px; }
+.badge { font-size: 15px; padding: 3px 10px; border-radius: 12px; vertical-align: middle; }
+.badge.pass { background: #2e7d32; color: #fff; } .badge.fail { background: #c62828; color: #fff; }
+.badge.none { background: #777; color: #fff; }
+span.pass, span.ok { color: #2e7d32; font-weight: 600; }
+span.fail { color: #c62828; font-weight: 600; }
+.facts, .description, .hint, .muted, figcaption { color: #555; }
+nav a { margin-right: 14px; }
+table { border-collapse: collapse; margin: 8px 0 12px; font-size: 14px; }
+th, td { border: 1px solid #ddd; padding: 4px 8px; text-align: left; vertical-align: top; }
+th { background: #f4f4f6; } table.metrics td:nth-child(n+2) { text-align: right; }
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(330px, 1fr));
+        gap: 0 28px; } .grid table.metrics { width: 100%; }
+table.metrics td:nth-child(n+2), table#slos td:nth-child(2), table#slos td:nth-child(3) {
+        white-space: nowrap; }
+table.audit { font-size: 12.5px; width: 100%; }
+table.audit td { max-width: 360px; overflow-wrap: break-word; }
+table.audit td:nth-child(-n+3) { white-space: nowrap; }
+table.audit pre { margin: 0; font-size: 12px; white-space: pre-wrap; }
+pre { background: #f7f7f9; border: 1px solid #e3e3e3; padding: 10px; overflow-x: auto;
+      white-space: pre-wrap; overflow-wrap: anywhere; }
+figure { margin: 16px 0 28px; } figure img { max-width: 100%; height: auto;
+     border: 1px solid #eee; }
+code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; }
+"""
+
+
+def render_html(run: LoadedRun, images: dict[str, bytes]) -> str:
+    """The whole page as one string (deterministic: no timestamps, no paths)."""
+    nav = ('<nav><a href="#slo">SLOs</a><a href="#metrics">Metrics</a><a href="#plots">Plots'
+           '</a><a href="#audit">Audit trail</a><a href="#scenario">Scenario</a>'
+           '<a href="#run">Run</a></nav>')
+    body = "\n".join((_header(run), nav, _slo_section(run), _metrics_section(run),
+                      _plots_section(images), _audit_section(run), _scenario_section(run),
+                      _run_section(run)))
+    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+            f"<title>simharness report: {esc(run.name)} (seed {run.seed})</title>\n"
+            f"<style>{CSS}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n")
