@@ -18,10 +18,19 @@ _REGISTRY: dict[str, type[FaultInjector]] = {}
 _ENTRY_POINTS_LOADED = False
 
 
-def register(cls: type[FaultInjector]) -> type[FaultInjector]:
-    """Register an injector class under its `kind` (usable as a class decorator)."""
+def register(cls: type[FaultInjector], *, replace: bool = False) -> type[FaultInjector]:
+    """Register an injector class under its `kind` (usable as a class decorator).
+
+    Taking a kind that another class already has is an error unless `replace=True`, so a
+    plugin cannot silently change what a built-in kind does.
+    """
     if not getattr(cls, "kind", None):
         raise ValueError(f"{cls.__name__} needs a `kind` class attribute")
+    existing = _REGISTRY.get(cls.kind)
+    if existing is not None and not replace and existing.__qualname__ != cls.__qualname__:
+        raise ValueError(f"fault kind {cls.kind!r} is already registered by "
+                         f"{existing.__module__}.{existing.__qualname__}; pass replace=True "
+                         "to override it")
     _REGISTRY[cls.kind] = cls
     return cls
 
@@ -30,11 +39,12 @@ def _load_entry_points() -> None:
     global _ENTRY_POINTS_LOADED
     if _ENTRY_POINTS_LOADED:
         return
-    _ENTRY_POINTS_LOADED = True
     from . import inputs, llm, network  # noqa: F401  (registers the built-in kinds)
 
     for ep in entry_points(group="simharness.fault_injectors"):
         register(ep.load())
+    # Only now: a plugin that fails to load fails every lookup, not just the first.
+    _ENTRY_POINTS_LOADED = True
 
 
 def known_kinds() -> list[str]:

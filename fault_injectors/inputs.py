@@ -670,7 +670,8 @@ class MalformedInputParams(_Params):
         default_factory=lambda: list(DEFAULT_MALFORMED_KINDS), min_length=1,
         description="Mutation kinds to draw from, one per affected ticket "
                     "(default: all but huge_body).")
-    rate: float = Field(1.0, ge=0, le=1, description="Fraction of tickets affected.")
+    rate: float | None = Field(None, ge=0, le=1, description="Fraction of tickets affected "
+                               "(the same as `probability`; give one of them).")
 
     @field_validator("mutations")
     @classmethod

@@ -1,4 +1,4 @@
-"""The `simharness` command: run, compare and validate scenarios.
+"""The `simharness` command: run, compare, sweep and validate scenarios, rebuild reports.
 
 Exit codes: 0 all good, 1 an SLO failed, 2 the scenario or agent is unusable.
 """
@@ -64,7 +64,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="where runs execute (default: a local process pool)")
     sweep.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786 "
                        "(with --executor dask; default: a LocalCluster)")
-    sweep.add_argument("--workers", type=int, help="parallel processes (default: CPU count)")
+    sweep.add_argument("--workers", type=int, help="parallel processes (default: the CPU "
+                       "count for the process pool, 2 for a Dask LocalCluster)")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
 
     validate = sub.add_parser("validate", help="check scenario files without running them")

@@ -63,8 +63,7 @@ class Engine:
             from .errors import AgentError
 
             raise AgentError("no agent: set agent.ref in the scenario or pass agent=/--agent")
-        self.handler: AgentHandler = resolve_agent(
-            ref, scenario.agent.params if isinstance(ref, str) or agent is None else None)
+        self.handler: AgentHandler = resolve_agent(ref, scenario.agent.params)
         self.progress = progress
 
         self.env = simpy.Environment()
@@ -93,6 +92,7 @@ class Engine:
         self._arrivals_open = 0
         self._finished = 0
         self._all_done = self.env.event()
+        self._last_delivery = 0.0
 
     # -- building ----------------------------------------------------------------------
     def _build_sources(self) -> list[tuple[SyntheticGenerator, Any]]:
@@ -148,6 +148,9 @@ class Engine:
         for fault in self.faults.for_delivery(self.env.now, ticket.id):
             plan = self._redeliver(plan, fault.injector, record, fault.name)
         self._expected[ticket.id] = len(plan)
+        latest = self.env.now + max(delay for delay, _ in plan)
+        if latest > self._last_delivery:
+            self._last_delivery = latest
         for delay, k in plan:
             if delay <= 0:
                 self._dispatch(ticket, record, k)
@@ -255,6 +258,7 @@ class Engine:
         record.status = outcome.status
         decision = outcome.decision
         if decision is not None:
+            record.error = None  # an earlier event's failure stays in the log
             record.pred_route = decision.routes
             record.pred_escalate = decision.escalate
             record.confidence = decision.confidence
@@ -268,6 +272,15 @@ class Engine:
             record.actions = []
             prefix = f"event {k}: " if record.events or k else ""
             record.error = prefix + (outcome.error or outcome.status)
+            record.log.append(f"[{self.env.now:.3f}s] harness: {record.error}")
+
+    def _hard_end(self) -> Generator[simpy.Event, Any, None]:
+        """Stop `drain` seconds after the last delivery: arrivals end at `duration`, but a
+        follow-up, duplicate or late message may be delivered after that, and the agent
+        must get its chance to answer it."""
+        yield self.env.timeout(self.scenario.duration)
+        last = max(self.scenario.duration, self._last_delivery)
+        yield self.env.timeout(last + self.scenario.drain - self.env.now)
 
     def _check_done(self) -> None:
         if self._arrivals_open == 0 and not self._open and not self._all_done.triggered:
@@ -294,8 +307,7 @@ class Engine:
         for generator, times in self.sources:
             self._arrivals_open += 1
             env.process(self._arrivals(generator, times))
-        hard_end = self.scenario.duration + self.scenario.drain
-        end = self._all_done | env.timeout(hard_end)
+        end = self._all_done | env.process(self._hard_end())
         if self.progress is not None:
             env.process(self._progress(self.scenario.duration))
         with self.clock.installed(), seeded_globals(self.seed), self.network.patched(), \
@@ -318,11 +330,10 @@ class Engine:
 
     def _record_unfinished(self) -> None:
         """Tickets still open when the run ends are recorded as timed out."""
+        unfinished = Outcome("timeout", error="not finished when the run ended (drain after "
+                             "the last delivery)")
         for record in self._open.values():
-            record.status = "timeout"
-            record.pred_route = []
-            record.pred_escalate = False
-            record.error = "not finished when the run ended (duration + drain)"
+            self._apply(record, unfinished, record.events)
             self.records.append(record)
         self._open.clear()
 

@@ -112,7 +112,7 @@ class Clock:
 
     def sleep(self, seconds: float) -> None:
         """`time.sleep` on the simulation thread."""
-        if seconds < 0:
+        if not seconds >= 0:  # also rejects NaN
             raise ValueError("sleep length must be non-negative")
         if type(greenlet.getcurrent()) is not AgentGreenlet:
             # In production this blocks the whole event loop; here it cannot be modelled.
@@ -236,13 +236,14 @@ class SimEventLoop(asyncio.SelectorEventLoop):
         self.finished = False
 
     def time(self) -> float:
-        return self._env.now
+        # The same clock as time.monotonic() in agent code, as in a stock event loop.
+        return self._clock.monotonic()
 
     def call_at(self, when: float, callback: Callable[..., Any], *args: Any,  # type: ignore[override]
                 context: Any = None) -> asyncio.TimerHandle:
         self._check_closed()  # type: ignore[attr-defined]
         timer = asyncio.TimerHandle(when, callback, args, self, context)
-        delay = when - self._env.now
+        delay = when - self.time()
 
         def fire(_event: simpy.Event) -> None:
             if not timer._cancelled:  # type: ignore[attr-defined]

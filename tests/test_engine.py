@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 
+import httpx
 import pytest
 from conftest import FIXTURES, make_scenario
 
@@ -220,3 +221,83 @@ def test_naive_router_breaks_where_resilient_router_recovers():
     assert naive.metrics["tickets"]["error"] > 200
     assert resilient.metrics["tickets"]["error"] == 0
     assert resilient.metrics["routing"]["accuracy"] > naive.metrics["routing"]["accuracy"]
+
+
+# -- edges found in review ------------------------------------------------------------------
+
+def test_agent_module_that_fails_to_import_is_a_clean_agent_error(tmp_path, monkeypatch):
+    (tmp_path / "broken_agent.py").write_text("def route(payload):\n    return (\n")
+    (tmp_path / "raising_agent.py").write_text("raise RuntimeError('no config')\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(sh.AgentError, match="SyntaxError"):
+        sh.run(make_scenario(duration="5s"), agent="broken_agent:route")
+    with pytest.raises(sh.AgentError, match="RuntimeError: no config"):
+        sh.run(make_scenario(duration="5s"), agent="raising_agent:route")
+
+
+def test_handler_needing_three_arguments_is_rejected_up_front():
+    with pytest.raises(sh.AgentError, match="payload, ctx"):
+        sh.run(make_scenario(duration="5s"), agent=lambda payload, ctx, extra: "billing")
+
+
+def test_decision_with_a_non_boolean_escalate_is_invalid_output():
+    result = sh.run(make_scenario(duration="3s"),
+                    agent=lambda p: sh.Decision(route="billing", escalate="no"))
+    assert result.records[0].status == "invalid_output"
+
+
+def test_agent_params_reach_a_class_passed_as_an_object():
+    class Router:
+        def __init__(self, label="billing"):
+            self.label = label
+
+        def handle(self, payload):
+            return self.label
+
+    scenario = make_scenario(duration="5s", agent={"params": {"label": "account"}})
+    assert {r.pred_route[0] for r in sh.run(scenario, agent=Router).records} == {"account"}
+
+
+def test_messages_delivered_after_the_drain_still_get_their_answer():
+    """A follow-up scheduled minutes after the last arrival is delivered and answered: the
+    run drains after the last delivery, not after `duration`."""
+    traffic = [{"synthetic": {"rate": "1/s", "mix": {"mind_change": 1.0},
+                              "follow_up_delay": {"dist": "fixed", "value": "5m"}}}]
+    result = sh.run(make_scenario(duration="30s", drain="10s", traffic=traffic),
+                    agent=lambda p: "billing")
+    assert result.records and all(r.status == "ok" and r.events == 2 for r in result.records)
+
+
+def test_later_success_clears_the_error_but_keeps_it_in_the_log():
+    def agent(payload, ctx):
+        if payload["id"].endswith("-1"):
+            return "billing"
+        raise ValueError("first message broke me")
+
+    traffic = [{"synthetic": {"rate": "1/s", "mix": {"mind_change": 1.0}}}]
+    result = sh.run(make_scenario(duration="10s", traffic=traffic, drain="1h"), agent=agent)
+    record = result.records[0]
+    assert record.status == "ok" and record.error is None
+    assert any("first message broke me" in line for line in record.log)
+
+
+def test_http_from_a_thread_the_agent_starts_is_a_clear_error():
+    import threading
+
+    def agent(payload, ctx):
+        box = {}
+
+        def call():
+            try:
+                httpx.get(ctx.base_urls["crm"] + "/health")
+            except httpx.ConnectError as exc:
+                box["error"] = str(exc)
+
+        thread = threading.Thread(target=call)
+        thread.start()
+        thread.join()
+        assert "answers only the simulation thread" in box["error"]
+        return "billing"
+
+    result = sh.run(make_scenario(duration="3s"), agent=agent)
+    assert result.records and all(r.status == "ok" for r in result.records)

@@ -289,3 +289,39 @@ def test_unknown_fault_kind_names_the_closest_known_kind():
     with pytest.raises(sh.ScenarioError, match=r"faults\[0\]\.kind.*did you mean 'outage'"):
         sh.run(make_scenario(faults=[{"name": "x", "target": "llm", "kind": "outtage"}]),
                agent=lambda p: "billing")
+
+
+def test_a_fault_counts_only_tickets_it_actually_changed():
+    # A bucket that never runs dry touches nothing; a flapping target (down for the first
+    # 6 minutes of its hour, from 30 s on) touches only the tickets whose calls it refused.
+    agent, _ = probe("llm.small")
+    result = sh.run(make_scenario(duration="2m", world=STEADY, faults=[
+        {"name": "roomy", "target": "llm", "kind": "rate_limit", "bucket": 1000, "refill": "10/s"},
+        {"name": "flap", "target": "llm", "kind": "flapping", "period": "1h", "down": 0.1,
+         "from": "30s"},
+    ]), agent=agent)
+    assert result.metrics["faults"]["roomy"] == 0
+    flapped = result.metrics["faults"]["flap"]
+    assert 0 < flapped <= len([r for r in result.records if r.arrived_at < 30 + 360])
+
+
+def test_malformed_input_honours_probability():
+    agent, seen = _payload_probe()
+    result = sh.run(make_scenario(duration="5m", faults=[
+        {"name": "some", "kind": "malformed_input", "probability": 0.2}]), agent=agent)
+    share = sum("some" in r.faults for r in result.records) / len(result.records)
+    assert 0.1 < share < 0.3  # ~300 tickets, sd 0.023
+
+
+def test_asyncio_loop_time_is_the_agents_monotonic_clock():
+    import asyncio
+    import time
+
+    seen = []
+
+    async def agent(payload, ctx):
+        seen.append(asyncio.get_running_loop().time() - time.monotonic())
+        return "billing"
+
+    sh.run(make_scenario(duration="5s"), agent=agent)
+    assert seen and all(abs(d) < 1e-9 for d in seen)

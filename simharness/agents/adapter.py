@@ -35,6 +35,10 @@ def import_ref(ref: str) -> Any:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise AgentError(f"cannot import agent module {module_name!r}: {exc}") from exc
+    except Exception as exc:  # a SyntaxError or an error raised while the module loads
+        where = f" ({exc.filename}:{exc.lineno})" if isinstance(exc, SyntaxError) else ""
+        raise AgentError(f"importing agent module {module_name!r} failed: "
+                         f"{type(exc).__name__}: {exc}{where}") from exc
     target: Any = module
     for part in attr.split("."):
         try:
@@ -44,7 +48,9 @@ def import_ref(ref: str) -> Any:
     return target
 
 
-def _positional_params(fn: Callable[..., Any]) -> int | None:
+def _positional_params(fn: Callable[..., Any], required: bool = False) -> int | None:
+    """How many positional parameters `fn` takes (only those without defaults when
+    `required`); None when it takes *args or has no signature."""
     try:
         sig = inspect.signature(fn)
     except (TypeError, ValueError):
@@ -54,8 +60,16 @@ def _positional_params(fn: Callable[..., Any]) -> int | None:
         if p.kind is p.VAR_POSITIONAL:
             return None
         if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
-            count += 1
+            if not required or p.default is p.empty:
+                count += 1
     return count
+
+
+def _signature(fn: Callable[..., Any]) -> str:
+    try:
+        return str(inspect.signature(fn))
+    except (TypeError, ValueError):
+        return "(unknown)"
 
 
 def _is_async(fn: Callable[..., Any]) -> bool:
@@ -67,9 +81,10 @@ def _is_async(fn: Callable[..., Any]) -> bool:
 
 def _as_handler(fn: Callable[..., Any], name: str) -> AgentHandler:
     params = _positional_params(fn)
-    if params == 0:
-        raise AgentError(f"agent {name} takes no arguments; it must accept (payload) or "
-                         "(payload, ctx)")
+    required = _positional_params(fn, required=True)
+    if params == 0 or (required is not None and required > 2):
+        raise AgentError(f"agent {name} must accept (payload) or (payload, ctx); its "
+                         f"signature is {_signature(fn)}")
     return AgentHandler(call=fn, is_async=_is_async(fn), takes_ctx=params is None or params >= 2,
                         name=name)
 
@@ -79,10 +94,13 @@ def resolve_agent(agent: Any, params: dict[str, Any] | None = None) -> AgentHand
 
     A class is instantiated (with `params` as keyword arguments); a zero-argument function
     is a factory called the same way. Each run gets a fresh instance, so state never leaks
-    between runs unless the user passes an instance.
+    between runs unless the user passes an instance. `params` given for anything else is
+    an error when the agent came from a reference string, and ignored for an object the
+    caller built.
     """
-    name = agent if isinstance(agent, str) else getattr(agent, "__qualname__", type(agent).__name__)
-    if isinstance(agent, str):
+    from_ref = isinstance(agent, str)
+    name = agent if from_ref else getattr(agent, "__qualname__", type(agent).__name__)
+    if from_ref:
         agent = import_ref(agent)
     params = params or {}
     if inspect.isclass(agent) or (callable(agent) and _positional_params(agent) == 0
@@ -91,7 +109,7 @@ def resolve_agent(agent: Any, params: dict[str, Any] | None = None) -> AgentHand
             agent = agent(**params)
         except Exception as exc:
             raise AgentError(f"creating agent {name} failed: {type(exc).__name__}: {exc}") from exc
-    elif params:
+    elif params and from_ref:
         raise AgentError(f"agent.params given but {name} is not a class or factory")
     handle = getattr(agent, "handle", None)
     if handle is not None and callable(handle):

@@ -37,7 +37,9 @@ def _routes(value: Any) -> list[str]:
 def normalize(value: Any) -> Decision:
     """Turn a str, a list of str, a Decision or a mapping with `route` into a Decision."""
     if isinstance(value, Decision):
-        return Decision(_routes(value.route), bool(value.escalate), value.confidence,
+        if not isinstance(value.escalate, bool):
+            raise InvalidOutput(f"escalate must be true or false, got {value.escalate!r:.40}")
+        return Decision(_routes(value.route), value.escalate, value.confidence,
                         str(value.reason or ""), list(value.actions))
     if isinstance(value, (str, list, tuple)):
         return Decision(_routes(value))

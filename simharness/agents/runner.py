@@ -146,13 +146,17 @@ class AgentRunner:
         done = self.env.event()
         task = self.loop.create_task(self._async_main(payload, ctx, scope))
         self._tasks.add(task)
-        task.add_done_callback(lambda _t: done.succeed())
+
+        def finished(_task: asyncio.Task[Any]) -> None:
+            self._tasks.discard(task)
+            done.succeed()
+
+        task.add_done_callback(finished)
         try:
             yield done
         except simpy.Interrupt:
             task.cancel()
             return Outcome("timeout", error="event exceeded agent.ticket_timeout")
-        self._tasks.discard(task)
         outcome: Outcome = task.result()
         return outcome
 
@@ -170,15 +174,15 @@ class AgentRunner:
         loop = SimEventLoop(self.env, self.clock, self.watchdog.enter, self.watchdog.leave)
         self.loop = loop
         end.callbacks.append(lambda _e: loop.stop())
-        asyncio.set_event_loop(loop)
         try:
             loop.run_forever()
         finally:
             self.watchdog.leave()
+            # Agent code still awaiting when the run ends is dropped, not unwound: running
+            # its cleanup would need simulated time past the end of the run.
             for task in self._tasks:
                 task.cancel()
                 task._log_destroy_pending = False  # type: ignore[attr-defined]
-            asyncio.set_event_loop(None)
             loop.close()
 
     def sleep(self, seconds: float) -> Any:

@@ -13,7 +13,7 @@ from fault_injectors import Call
 
 from ..records import current_scope
 from ..traffic.ticket import Customer
-from .faults import FaultPlan
+from .faults import FaultPlan, ScheduledFault
 from .http import SIM_DOMAIN, SimRequest, SimResponse
 from .llm import LLMService
 from .tools import CRMService, ToolService
@@ -74,9 +74,11 @@ class SimWorld:
                                       f"{request.host!r}; known: {', '.join(self.base_urls)}")
         faults = self.faults.for_call(call.target, call.now, scope)
         for fault in faults:
-            call.window_start = fault.schedule.span_start(call.now) or 0.0
+            self._describe(call, fault)
             answer = fault.injector.before(call)
             if answer is not None:
+                if scope is not None:
+                    scope.touched_by(fault.name)
                 return answer
         if name == "llm":
             latency, response = self.llm.complete(call, body, tier, prompt, scope, faults)
@@ -85,12 +87,24 @@ class SimWorld:
             latency, response = tool.latency(), tool.handle(request.method, request.path,
                                                             request.body)
         for fault in faults:
-            call.window_start = fault.schedule.span_start(call.now) or 0.0
-            latency, response = fault.injector.after(call, latency, response)
+            if fault.shapes_answer:
+                self._describe(call, fault)
+                latency, response = fault.injector.after(call, latency, response)
+                if scope is not None:
+                    scope.touched_by(fault.name)
         resource = self._capacity.get(call.target)
         if resource is None:
             return latency, response
         return self.env.process(self._queued(resource, latency, response))
+
+    @staticmethod
+    def _describe(call: Call, fault: ScheduledFault) -> None:
+        """Tell the injector where in its schedule this call falls."""
+        schedule = fault.schedule
+        start = schedule.span_start(call.now)
+        call.window_start = schedule.start if start is None else start
+        call.window_end = schedule.end
+        call.intensity = schedule.intensity(call.now)
 
     def _queued(self, resource: simpy.Resource, latency: float,
                 response: SimResponse) -> Generator[simpy.Event, Any, SimResponse]:

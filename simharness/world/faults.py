@@ -29,19 +29,28 @@ class ScheduledFault:
     per: str
     injector: FaultInjector
     draw: Any
+    #: Whether it changes an answer the integration produced (after/rewrite/accuracy),
+    #: as opposed to only answering instead of it (before).
+    shapes_answer: bool = False
 
     @property
     def family(self) -> str:
         return self.injector.family
 
 
+def _shapes_answer(injector: FaultInjector) -> bool:
+    cls = type(injector)
+    return (cls.after is not FaultInjector.after or cls.rewrite is not FaultInjector.rewrite
+            or cls.accuracy_factor is not FaultInjector.accuracy_factor)
+
+
 def _schedule(spec: Any, injector: FaultInjector) -> Schedule:
     start, end = spec.window()
-    rate = getattr(injector.params, "rate", None)  # input faults may give their share as rate
+    # `malformed_input` states its share of tickets as `rate`, an alias of `probability`.
+    rate = getattr(injector.params, "rate", None)
     return Schedule(start=start, end=math.inf if end is None else end,
                     probability=spec.probability if rate is None else rate,
-                    ramp=getattr(spec, "ramp", None), every=getattr(spec, "every", None),
-                    for_=getattr(spec, "for_", None))
+                    ramp=spec.ramp, every=spec.every, for_=spec.for_)
 
 
 class FaultPlan:
@@ -56,8 +65,9 @@ class FaultPlan:
                            python_stream(seed, "fault", spec.name, "injector"))
             self.faults.append(ScheduledFault(
                 name=spec.name, target=spec.target, schedule=_schedule(spec, injector),
-                per=getattr(spec, "per", None) or cls.default_per, injector=injector,
-                draw=python_stream(seed, "fault", spec.name, "draw").random))
+                per=spec.per or cls.default_per, injector=injector,
+                draw=python_stream(seed, "fault", spec.name, "draw").random,
+                shapes_answer=_shapes_answer(injector)))
         self._call = [f for f in self.faults if f.family in CALL_FAMILIES]
         self._input = [f for f in self.faults if f.family == "input"]
         self._delivery = [f for f in self.faults if f.family == "delivery"]
@@ -78,16 +88,13 @@ class FaultPlan:
 
     def for_call(self, target: str, now: float,
                  scope: EventScope | None) -> list[ScheduledFault]:
-        """The network and LLM faults acting on this call (marked on the ticket's record)."""
+        """The network and LLM faults active on this call. The world marks a fault on
+        the ticket's record only when it actually changes what the agent gets."""
         if not self._call:
             return []
         key = (scope.ticket.id,) if scope is not None else ("-",)
-        active = [f for f in self._call if target_matches(f.target, target)
-                  and self._applies(f, now, key)]
-        if scope is not None:
-            for fault in active:
-                scope.touched_by(fault.name)
-        return active
+        return [f for f in self._call if target_matches(f.target, target)
+                and self._applies(f, now, key)]
 
     def for_payload(self, now: float, ticket_id: str, event: int) -> list[ScheduledFault]:
         """Input faults that mutate this event's payload."""

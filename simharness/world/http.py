@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -161,13 +162,33 @@ def _blocked(mod: ModuleType, request: Any, world: World) -> Any:
 
 
 class _Bridge:
-    """Binds an httpx-like module (httpx or httpx2) to a run's exchange."""
+    """Binds an httpx-like module (httpx or httpx2) to a run's exchange.
+
+    Only the simulation thread is simulated. A patched default transport used from another
+    thread (a notebook's kernel, telemetry, a thread the agent started) keeps its real
+    behaviour for real hosts; a simulated host from there is a clear error, since its
+    answer would have to come from another thread's point in simulated time.
+    """
 
     def __init__(self, mod: ModuleType, exchange: Exchange) -> None:
         self.mod = mod
         self.exchange = exchange
+        self.original_sync: Callable[..., Any] | None = None
+        self.original_async: Callable[..., Any] | None = None
 
-    def send_sync(self, request: Any) -> Any:
+    def _foreign(self, request: Any) -> bool:
+        """True when called off the simulation thread; raises for a simulated host."""
+        if threading.get_ident() == self.exchange.clock.thread:
+            return False
+        if request.url.host.endswith(SIM_DOMAIN):
+            raise self.mod.ConnectError(
+                f"simharness: {request.url.host!r} answers only the simulation thread; "
+                "HTTP from threads the agent starts is not simulated", request=request)
+        return True
+
+    def send_sync(self, request: Any, transport: Any = None) -> Any:
+        if self._foreign(request) and transport is not None and self.original_sync:
+            return self.original_sync(transport, request)
         if not request.url.host.endswith(SIM_DOMAIN):
             return _blocked(self.mod, request, self.exchange.world)
         sreq = _to_sim(request, request.read())
@@ -175,7 +196,9 @@ class _Bridge:
         waited = self.exchange.clock.wait(wait_for)
         return _raise_or_build(self.mod, request, Exchange.outcome(waited, served))
 
-    async def send_async(self, request: Any) -> Any:
+    async def send_async(self, request: Any, transport: Any = None) -> Any:
+        if self._foreign(request) and transport is not None and self.original_async:
+            return await self.original_async(transport, request)
         if not request.url.host.endswith(SIM_DOMAIN):
             return _blocked(self.mod, request, self.exchange.world)
         sreq = _to_sim(request, await request.aread())
@@ -256,14 +279,15 @@ class Network:
         saved: list[tuple[type, str, Callable[..., Any]]] = []
         for name, bridge in self._bridges.items():
             mod = importlib.import_module(name)
-            saved.append((mod.HTTPTransport, "handle_request",
-                           mod.HTTPTransport.handle_request))
+            bridge.original_sync = mod.HTTPTransport.handle_request
+            bridge.original_async = mod.AsyncHTTPTransport.handle_async_request
+            saved.append((mod.HTTPTransport, "handle_request", bridge.original_sync))
             saved.append((mod.AsyncHTTPTransport, "handle_async_request",
-                          mod.AsyncHTTPTransport.handle_async_request))
+                          bridge.original_async))
             mod.HTTPTransport.handle_request = (  # type: ignore[method-assign]
-                lambda _self, request, b=bridge: b.send_sync(request))
+                lambda transport, request, b=bridge: b.send_sync(request, transport))
             mod.AsyncHTTPTransport.handle_async_request = (  # type: ignore[method-assign]
-                lambda _self, request, b=bridge: b.send_async(request))
+                lambda transport, request, b=bridge: b.send_async(request, transport))
         try:
             yield
         finally:
