@@ -62,6 +62,21 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def _unknown_labels(scenario: Scenario, records: list[TicketRecord]) -> dict[str, int]:
+    """Predicted labels that are not routes: usually an agent returning the model's raw
+    JSON text instead of the route in it, which otherwise only shows as low accuracy."""
+    known = {"human_review"}
+    for source in scenario.traffic:
+        if source.synthetic is not None:
+            known.update(source.synthetic.routes)
+    counts: dict[str, int] = {}
+    for record in records:
+        for label in record.pred_route:
+            if label not in known:
+                counts[label] = counts.get(label, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:5])
+
+
 def evaluate_slos(expect: dict[str, str], metrics: dict[str, Any], seed: int,
                   known: Collection[str] = ()) -> list[SLOResult]:
     """Check each `expect:` bound. A missing or non-numeric metric fails with a message
@@ -154,7 +169,8 @@ class Result:
                                   known=metric_paths(scenario) if scenario.expect else ())
         self.diagnostics: dict[str, Any] = {
             "blocked_hosts": output.blocked_hosts, "warnings": output.warnings,
-            "hung_interrupts": output.hung_interrupts, "simulated_seconds": output.sim_end}
+            "hung_interrupts": output.hung_interrupts, "simulated_seconds": output.sim_end,
+            "unknown_labels": _unknown_labels(scenario, output.records)}
         self.run_info = {"wall_seconds": round(output.wall_seconds, 3), "versions": _versions(),
                          "tickets_per_second": round(len(output.records)
                                                      / max(output.wall_seconds, 1e-9), 1)}

@@ -221,3 +221,22 @@ def test_console_script(tmp_path):
     assert "Traceback" not in proc.stdout + proc.stderr
     version = subprocess.run([script, "--version"], capture_output=True, text=True, timeout=60)
     assert (version.returncode, version.stdout) == (0, f"simharness {__version__}\n")
+
+
+def test_run_warns_when_the_agent_returns_labels_that_are_not_routes(tmp_path, capsys):
+    scenario = tmp_path / "raw.yaml"
+    scenario.write_text(
+        "name: raw\nduration: 10s\nagent: {ref: raw_agent:route}\n"
+        "traffic: [{synthetic: {rate: 1/s, routes: [billing, account]}}]\n")
+    (tmp_path / "raw_agent.py").write_text(
+        "def route(payload):\n    return '{\"route\": [\"billing\"], \"confidence\": 0.9}'\n")
+    import os
+    old = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        code = main(["run", str(scenario), "--out", str(tmp_path / "out"), "--quiet"])
+    finally:
+        os.chdir(old)
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "which is not a route" in out and "confidence" in out

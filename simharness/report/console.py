@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -74,6 +75,9 @@ def print_summary(result: Result, console: Console) -> None:
         style = "green" if slo.passed else "bold red"
         console.print(f"[{style}]{'PASS' if slo.passed else 'FAIL'}[/] {slo.message}",
                       highlight=False)
+    for label, count in result.diagnostics.get("unknown_labels", {}).items():
+        console.print(f"[yellow]warning[/]: {count} ticket(s) routed to "
+                      f"{escape(repr(label[:80]))}, which is not a route", highlight=False)
     for host, count in result.diagnostics["blocked_hosts"].items():
         console.print(f"[yellow]warning[/]: {count} call(s) to real host {host!r} were blocked")
     for text, count in result.diagnostics["warnings"].items():
