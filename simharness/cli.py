@@ -6,6 +6,7 @@ Exit codes: 0 all good, 1 an SLO failed, 2 the scenario or agent is unusable.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -110,6 +111,19 @@ def _cmd_validate(paths: Sequence[Path]) -> int:
     return EXIT_UNUSABLE if bad else EXIT_OK
 
 
+def _unwritable(directory: Path) -> str | None:
+    """Why results could not be written into `directory` (checked without creating it),
+    or None when they can."""
+    existing = directory.absolute()
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{existing} is not a directory"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"permission denied in {existing}"
+    return None
+
+
 def _cmd_run(args: argparse.Namespace, console: Console) -> int:
     from . import api
     from .report.console import print_summary, progress_bar
@@ -119,9 +133,13 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
         return EXIT_UNUSABLE
     scenario = api.as_scenario(args.scenario)
     seed = scenario.seed if args.seed is None else args.seed
+    out_dir = args.out or Path("runs") / f"{scenario.name}-seed{seed}"
+    problem = _unwritable(out_dir)
+    if problem:  # say so now, not after a long run
+        _error(f"cannot write results to {out_dir}: {problem}")
+        return EXIT_UNUSABLE
     with progress_bar(console, enabled=not args.quiet) as progress:
         result = api.run(scenario, agent=args.agent, seed=seed, progress=progress)
-    out_dir = args.out or Path("runs") / f"{scenario.name}-seed{seed}"
     try:
         out = result.save(out_dir)
         report = write_report(result, out)

@@ -87,7 +87,11 @@ class Clock:
         """Move time-machine's clock (time.time, datetime.now) to the simulated now."""
         now = self.env.now
         if now != self._synced_at and self._traveller is not None:
-            self._traveller._destination_timestamp_ns = self._epoch_ns + round(now * 1e9)
+            if self._absolute:
+                # Set, not shift: shifting by float deltas would drift over a long run.
+                self._traveller._destination_timestamp_ns = self._epoch_ns + round(now * 1e9)
+            else:
+                self._traveller.shift(now - self._synced_at)
             self._synced_at = now
 
     # -- waiting -----------------------------------------------------------------------
@@ -133,7 +137,10 @@ class Clock:
         self.thread = _get_ident()  # the thread that runs the simulation
         self._travel = time_machine.travel(self.epoch, tick=False)
         self._traveller = self._travel.start()
-        self._epoch_ns = self._traveller._destination_timestamp_ns
+        # time-machine's own field for the destination (checked on 2.14 to 3.6); should a
+        # release rename it, fall back to its public shift().
+        self._absolute = hasattr(self._traveller, "_destination_timestamp_ns")
+        self._epoch_ns = getattr(self._traveller, "_destination_timestamp_ns", 0)
         self._synced_at = 0.0
         saved = (time.sleep, time.monotonic, time.monotonic_ns, time.perf_counter,
                  time.perf_counter_ns)

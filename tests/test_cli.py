@@ -240,3 +240,14 @@ def test_run_warns_when_the_agent_returns_labels_that_are_not_routes(tmp_path, c
     out = capsys.readouterr().out
     assert code == 0
     assert "which is not a route" in out and "confidence" in out
+
+
+def test_run_refuses_an_unwritable_out_dir_before_running(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    code = main(["run", str(FIXTURES / "contract_queue.yaml"), "--out", str(blocker / "x"),
+                 "--quiet"])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "cannot write results to" in captured.err
+    assert "tickets" not in captured.out  # no run happened
