@@ -46,9 +46,6 @@ class TicketRecord:
         return asdict(self)
 
 
-COLUMNS = tuple(TicketRecord.__dataclass_fields__)
-
-
 class EventScope:
     """The ticket event a piece of agent code is handling; calls are billed to it."""
 

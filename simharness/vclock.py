@@ -160,14 +160,6 @@ class Clock:
             self._traveller = None
 
 
-def active_clock() -> Clock | None:
-    """The clock of the run in progress on this thread, if any."""
-    clock = _active
-    if clock is not None and clock.thread == _get_ident():
-        return clock
-    return None
-
-
 def _sim_sleep(seconds: float) -> None:
     clock = _active
     if clock is None or _get_ident() != clock.thread:
