@@ -10,9 +10,10 @@ from __future__ import annotations
 import difflib
 from importlib.metadata import entry_points
 
-from .base import Call, Completion, FaultInjector, NoParams
+from .base import Call, Completion, FaultInjector, NoParams, ParamsModel
 
-__all__ = ["Call", "Completion", "FaultInjector", "NoParams", "get", "known_kinds", "register"]
+__all__ = ["Call", "Completion", "FaultInjector", "NoParams", "ParamsModel", "get", "known_kinds",
+           "register"]
 
 _REGISTRY: dict[str, type[FaultInjector]] = {}
 _ENTRY_POINTS_LOADED = False

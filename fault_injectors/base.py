@@ -22,10 +22,14 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict
 
 
-class NoParams(BaseModel):
-    """Parameters of an injector that takes none."""
+class ParamsModel(BaseModel):
+    """Base of injector parameters: an unknown field is an error, not silently ignored."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class NoParams(ParamsModel):
+    """Parameters of an injector that takes none."""
 
 
 @dataclass(slots=True)

@@ -39,12 +39,12 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from simharness.units import Duration
 
 from . import register
-from .base import FaultInjector
+from .base import FaultInjector, ParamsModel
 
 if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
@@ -559,10 +559,6 @@ def apply_mutation(kind: str, payload: Any, rng: random.Random, *,
 # ------------------------------------------------------------------------------------------
 
 
-class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
 class _InputFault(FaultInjector):
     """An input fault whose `mutate` is the mutation function of its kind."""
 
@@ -636,7 +632,7 @@ class EmptyBody(_InputFault):
     kind = "empty_body"
 
 
-class PromptInjectionParams(_Params):
+class PromptInjectionParams(ParamsModel):
     target_route: str | None = Field(
         None, description="The route the injected text asks for (default: a random route).")
 
@@ -665,7 +661,7 @@ class NonEnglish(_InputFault):
     kind = "non_english"
 
 
-class MalformedInputParams(_Params):
+class MalformedInputParams(ParamsModel):
     mutations: list[str] = Field(
         default_factory=lambda: list(DEFAULT_MALFORMED_KINDS), min_length=1,
         description="Mutation kinds to draw from, one per affected ticket "
@@ -697,7 +693,7 @@ class MalformedInput(_InputFault):
         return apply_mutation(self.rng.choice(self.params.mutations), payload, self.rng)
 
 
-class DuplicateDeliveryParams(_Params):
+class DuplicateDeliveryParams(ParamsModel):
     after: Duration = Field(2.0, description="Seconds after the original, e.g. 2 or '5s'.")
 
 
@@ -715,7 +711,7 @@ class DuplicateDelivery(FaultInjector):
         return self.params.after
 
 
-class OutOfOrderParams(_Params):
+class OutOfOrderParams(ParamsModel):
     by: Duration = Field(30.0, gt=0, description="Delay of the first message, e.g. '30s'.")
 
 

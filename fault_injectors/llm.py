@@ -8,17 +8,13 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from . import register
-from .base import Call, Completion, FaultInjector
+from .base import Call, Completion, FaultInjector, ParamsModel
 
 REFUSAL_TEXT = "I'm sorry, but I can't help with that request."
 OFF_TAXONOMY_LABELS = ("general_inquiry", "other", "sales", "feedback", "urgent")
-
-
-class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 def _route_value(routes: list[str]) -> str | list[str]:
@@ -40,7 +36,7 @@ class Refusal(FaultInjector):
         completion.extra["refusal"] = REFUSAL_TEXT
 
 
-class OffTaxonomyParams(_Params):
+class OffTaxonomyParams(ParamsModel):
     label: str | None = Field(None, description="the label to answer (default: one of "
                               + ", ".join(OFF_TAXONOMY_LABELS) + ")")
 
@@ -62,7 +58,7 @@ class OffTaxonomy(FaultInjector):
         completion.content = json.dumps({"route": label, "confidence": 0.9})
 
 
-class InvalidJSONParams(_Params):
+class InvalidJSONParams(ParamsModel):
     mode: Literal["truncated", "prose", "mixed"] = Field(
         "mixed", description="truncated JSON, prose around the answer, or either")
 
@@ -93,7 +89,7 @@ class InvalidJSON(FaultInjector):
             completion.content = f"Sure! Based on the message, this ticket is about {routes}."
 
 
-class EmptyParams(_Params):
+class EmptyParams(ParamsModel):
     null: bool = Field(False, description="content null instead of an empty string")
 
 
@@ -114,7 +110,7 @@ class EmptyCompletion(FaultInjector):
         completion.tokens_out = 0
 
 
-class ContextParams(_Params):
+class ContextParams(ParamsModel):
     limit: int | None = Field(None, ge=1, description="context limit in tokens during the "
                               "fault; omit to reject every call")
 
@@ -136,16 +132,16 @@ class ContextOverflow(FaultInjector):
         limit = self.params.limit
         if limit is not None and tokens <= limit:
             return None
-        from simharness.world.llm import error_response
+        from simharness.world.http import json_error
 
         shown = limit if limit is not None else max(tokens - 1, 0)
-        return 0.05, error_response(
+        return 0.05, json_error(
             400, f"This model's maximum context length is {shown} tokens. However, your "
             f"messages resulted in {tokens} tokens. Please reduce the length of the messages.",
             "context_length_exceeded")
 
 
-class FactorParams(_Params):
+class FactorParams(ParamsModel):
     factor: float = Field(5.0, ge=1, description="multiplier on tokens and cost")
 
 
@@ -166,7 +162,7 @@ class TokenSpike(FaultInjector):
         completion.tokens_out = round(completion.tokens_out * self.params.factor)
 
 
-class DegradedParams(_Params):
+class DegradedParams(ParamsModel):
     factor: float = Field(0.5, ge=0, le=1, description="multiplier on the tier's accuracy")
 
 

@@ -9,36 +9,19 @@ import math
 import random
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from simharness.scenario import Distribution
 from simharness.units import Duration, Rate
+from simharness.world.http import SimResponse, json_error
 
 from . import register
-from .base import Call, FaultInjector
+from .base import Call, FaultInjector, ParamsModel
 
 # A refused connection is answered by the peer's TCP stack within a round trip.
 CONNECT_REFUSED_AFTER = 0.005
 # An error page comes back about as fast as a cheap request.
 ERROR_PAGE_AFTER = 0.05
-
-
-def _response(**kwargs: Any) -> Any:
-    from simharness.world.http import SimResponse
-
-    return SimResponse(**kwargs)
-
-
-def _json_error(status: int, message: str, headers: list[tuple[str, str]] | None = None) -> Any:
-    import json
-
-    body = json.dumps({"error": {"message": message, "type": "server_error", "code": status}})
-    return _response(status=status, body=body.encode(),
-                     headers=[("content-type", "application/json"), *(headers or [])])
-
-
-class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 @register
@@ -51,11 +34,11 @@ class Outage(FaultInjector):
     kind = "outage"
 
     def before(self, call: Call) -> tuple[float, Any] | None:
-        return CONNECT_REFUSED_AFTER, _response(
+        return CONNECT_REFUSED_AFTER, SimResponse(
             failure="connect", detail=f"[Errno 111] Connection refused ({call.target} is down)")
 
 
-class LatencyParams(_Params):
+class LatencyParams(ParamsModel):
     add: Distribution | None = Field(None, description="extra latency, a distribution")
     multiply: float | None = Field(None, ge=0, description="factor on the normal latency")
 
@@ -102,10 +85,10 @@ class Timeout(FaultInjector):
     kind = "timeout"
 
     def before(self, call: Call) -> tuple[float, Any] | None:
-        return math.inf, _response(status=200)
+        return math.inf, SimResponse(status=200)
 
 
-class ResetParams(_Params):
+class ResetParams(ParamsModel):
     error: Literal["protocol", "read"] = Field(
         "protocol", description="protocol: httpx.RemoteProtocolError; read: httpx.ReadError")
 
@@ -125,10 +108,10 @@ class Reset(FaultInjector):
 
     def after(self, call: Call, latency: float, response: Any) -> tuple[float, Any]:
         failure = "reset" if self.params.error == "protocol" else "read_error"
-        return latency * self.rng.random(), _response(failure=failure)
+        return latency * self.rng.random(), SimResponse(failure=failure)
 
 
-class HTTPErrorParams(_Params):
+class HTTPErrorParams(ParamsModel):
     status: Literal[500, 502, 503, 504] = Field(503, description="the HTTP status")
     body: str | None = Field(None, description="response body (default: a JSON error)")
 
@@ -147,14 +130,14 @@ class HTTPError(FaultInjector):
     def before(self, call: Call) -> tuple[float, Any] | None:
         status = self.params.status
         if self.params.body is not None:
-            return ERROR_PAGE_AFTER, _response(status=status, body=self.params.body.encode(),
+            return ERROR_PAGE_AFTER, SimResponse(status=status, body=self.params.body.encode(),
                                                headers=[("content-type", "text/plain")])
         reason = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
                   504: "Gateway Timeout"}[status]
-        return ERROR_PAGE_AFTER, _json_error(status, f"{reason} ({call.target})")
+        return ERROR_PAGE_AFTER, json_error(status, f"{reason} ({call.target})", "server_error")
 
 
-class RateLimitParams(_Params):
+class RateLimitParams(ParamsModel):
     retry_after: Duration = Field(20.0, description="the Retry-After the server sends")
     bucket: int | None = Field(None, ge=1, description="token bucket size; omit for a plain "
                                "probability of 429 per call")
@@ -196,12 +179,12 @@ class RateLimit(FaultInjector):
                 return None
             retry_after = (1.0 - self._tokens) / self.params.refill
         seconds = str(max(1, math.ceil(retry_after)))
-        return ERROR_PAGE_AFTER, _json_error(
+        return ERROR_PAGE_AFTER, json_error(
             429, f"Rate limit exceeded on {call.target}; retry after {seconds} s",
-            headers=[("retry-after", seconds)])
+            "rate_limit_exceeded", "requests", headers=[("retry-after", seconds)])
 
 
-class SlowDripParams(_Params):
+class SlowDripParams(ParamsModel):
     chunk_every: Duration = Field(2.0, description="gap between trickled chunks")
     total: Duration = Field(120.0, description="how long the whole response takes")
 
@@ -226,7 +209,7 @@ class SlowDrip(FaultInjector):
         return max(latency, self.params.total), replace(response, max_gap=self.params.chunk_every)
 
 
-class FlappingParams(_Params):
+class FlappingParams(ParamsModel):
     period: Duration = Field(60.0, description="length of one up+down cycle")
     down: float = Field(0.5, gt=0, le=1, description="fraction of each period the target is down")
 
@@ -245,6 +228,6 @@ class Flapping(FaultInjector):
     def before(self, call: Call) -> tuple[float, Any] | None:
         period = self.params.period
         if (call.now - call.window_start) % period < self.params.down * period:
-            return CONNECT_REFUSED_AFTER, _response(
+            return CONNECT_REFUSED_AFTER, SimResponse(
                 failure="connect", detail=f"[Errno 111] Connection refused ({call.target} is flapping)")
         return None

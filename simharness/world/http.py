@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import json
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -70,6 +71,14 @@ class World(Protocol):
     def blocked(self, host: str) -> None:
         """Note an attempt to reach a host that is not simulated."""
         ...
+
+
+def json_error(status: int, message: str, code: str, kind: str = "invalid_request_error",
+               headers: list[tuple[str, str]] | None = None) -> SimResponse:
+    """An error response shaped like the OpenAI API's (which most JSON APIs resemble)."""
+    body = json.dumps({"error": {"message": message, "type": kind, "param": None, "code": code}})
+    return SimResponse(status=status, body=body.encode(),
+                       headers=[("content-type", "application/json"), *(headers or [])])
 
 
 _FAILURES = {

@@ -20,7 +20,7 @@ from fault_injectors import Call, Completion
 
 from ..records import EventScope
 from ..rng import BufferedSampler, hash_uniforms, numpy_stream
-from .http import SimResponse
+from .http import SimResponse, json_error
 
 CHARS_PER_TOKEN = 4
 # Fragments of a message the model recognises it by, so injected junk does not blind it.
@@ -33,13 +33,6 @@ TOKENS_PER_MESSAGE = 4
 def estimate_tokens(text: str) -> int:
     """A deterministic token estimate (about four characters per token)."""
     return math.ceil(len(text) / CHARS_PER_TOKEN)
-
-
-def error_response(status: int, message: str, code: str, kind: str = "invalid_request_error",
-           headers: list[tuple[str, str]] | None = None) -> SimResponse:
-    body = json.dumps({"error": {"message": message, "type": kind, "param": None, "code": code}})
-    return SimResponse(status=status, body=body.encode(),
-                       headers=[("content-type", "application/json"), *(headers or [])])
 
 
 def _prompt_text(messages: Any) -> str:
@@ -137,23 +130,23 @@ class LLMService:
         """Answer one chat completion request, with any LLM faults applied."""
         path, now = call.path, call.now
         if path.rstrip("/") != "/v1/chat/completions":
-            return 0.01, error_response(404, f"Unknown path {path}", "unknown_url")
+            return 0.01, json_error(404, f"Unknown path {path}", "unknown_url")
         if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
-            return 0.01, error_response(400, "'messages' is a required property", "invalid_body")
+            return 0.01, json_error(400, "'messages' is a required property", "invalid_body")
         if tier is None:
             model = body.get("model")
-            return 0.01, error_response(404, f"The model `{model}` does not exist or you do not "
+            return 0.01, json_error(404, f"The model `{model}` does not exist or you do not "
                                         f"have access to it. Models here: {', '.join(self.models)}",
                                         "model_not_found")
         wait = tier.throttle(now)
         if wait is not None:
             retry_after = max(1, math.ceil(wait))
-            return 0.01, error_response(429, f"Rate limit reached for {tier.name}: {tier.rpm} RPM",
+            return 0.01, json_error(429, f"Rate limit reached for {tier.name}: {tier.rpm} RPM",
                                         "rate_limit_exceeded", "requests",
                                         headers=[("retry-after", str(retry_after))])
         tokens_in = call.tokens_in or 0
         if tokens_in > tier.config.context_tokens:
-            return 0.05, error_response(
+            return 0.05, json_error(
                 400, f"This model's maximum context length is {tier.config.context_tokens} "
                 f"tokens. However, your messages resulted in {tokens_in} tokens.",
                 "context_length_exceeded")
