@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from simharness.scenario import Distribution
+from simharness.distributions import Distribution
 from simharness.units import Duration, Rate
 from simharness.world.http import SimResponse, json_error
 

@@ -1,6 +1,9 @@
 """The scenario file: what to simulate, for how long, against which agent, with which faults.
 
-The pydantic models below ARE the file format (their JSON Schema documents it). The loaders
+The pydantic models ARE the file format (their JSON Schema documents it). Each section's
+models live beside the code that uses them (`traffic/config.py`, `world/config.py`,
+`world/fault_spec.py`, `agents/config.py`, `distributions.py`); `Scenario` ties them
+together and this module re-exports them as the format's front door. The loaders
 turn every validation failure into `file:line:col path: message` lines, all at once, so a
 user fixes a broken scenario in one pass instead of one error per run.
 """
@@ -9,19 +12,15 @@ from __future__ import annotations
 
 import copy
 import difflib
-import math
 import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import UnionType
-from typing import Annotated, Any, Literal, NamedTuple, Union, get_args, get_origin
+from typing import Annotated, Any, NamedTuple, Union, get_args, get_origin
 
-import numpy as np
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     PrivateAttr,
     ValidationError,
@@ -31,9 +30,32 @@ from pydantic import (
 )
 
 from ._yaml import SourceMap, format_path, load_yaml
+from .agents.config import AgentConfig
+from .config_base import ConfigModel as _Model
+from .config_base import NonEmptyStr
+from .distributions import (
+    DIST_KINDS,
+    Distribution,
+    ExponentialDist,
+    FixedDist,
+    LognormalDist,
+    UniformDist,
+)
 from .errors import ErrorLocation, ScenarioError
 from .slo import Bound, parse_bound
-from .units import Duration, Rate
+from .traffic.config import TAGS, RateStep, SyntheticTraffic, TagMix, TrafficSource
+from .units import Duration
+from .world.config import (
+    Accuracy,
+    EscalationConfig,
+    HumanReviewConfig,
+    LLMConfig,
+    LLMTier,
+    Price,
+    ToolConfig,
+    WorldConfig,
+)
+from .world.fault_spec import FaultSpec, fault_fields
 
 __all__ = [
     "TAGS", "Accuracy", "AgentConfig", "Bound", "Distribution", "EscalationConfig",
@@ -43,502 +65,7 @@ __all__ = [
     "parse_path", "scenario_from_dict", "scenario_from_yaml",
 ]
 
-#: Ticket tags an accuracy can be given for (TagMix draws the first four; "malformed" is a fault).
-TAGS = ("multi_issue", "mind_change", "high_value", "ambiguous", "malformed")
-_Z95 = 1.6448536269514722  # standard normal 95th percentile
 
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-Fraction = Annotated[float, Field(ge=0, le=1)]
-NonEmptyStr = Annotated[str, Field(min_length=1)]
-
-
-# --------------------------------------------------------------------------- distributions
-
-class FixedDist(_Model):
-    """Always the same value."""
-
-    dist: Literal["fixed"] = Field(default="fixed", description="Distribution kind.")
-    value: Duration = Field(description="The value, e.g. '200ms'.")
-
-    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        return np.full(size, self.value, dtype=float)
-
-    def mean(self) -> float:
-        return self.value
-
-
-class ExponentialDist(_Model):
-    """Memoryless waits: service times of a busy tool, gaps between Poisson arrivals."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    dist: Literal["exponential"] = Field(default="exponential", description="Distribution kind.")
-    mean_: Duration = Field(alias="mean", description="Mean value, e.g. '50ms'.")
-
-    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        return rng.exponential(self.mean_, size)
-
-    def mean(self) -> float:
-        return self.mean_
-
-
-class LognormalDist(_Model):
-    """Right-skewed latencies, given the way people quote them: a median and a p95."""
-
-    dist: Literal["lognormal"] = Field(default="lognormal", description="Distribution kind.")
-    median: Duration = Field(gt=0, description="Median (50th percentile), e.g. '0.4s'.")
-    p95: Duration = Field(description="95th percentile, above the median, e.g. '1.2s'.")
-
-    @model_validator(mode="after")
-    def _p95_above_median(self) -> LognormalDist:
-        if self.p95 <= self.median:
-            raise ValueError(f"p95 ({self.p95:g}s) must be above the median ({self.median:g}s)")
-        return self
-
-    @property
-    def mu(self) -> float:
-        return math.log(self.median)
-
-    @property
-    def sigma(self) -> float:
-        return (math.log(self.p95) - self.mu) / _Z95
-
-    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        return rng.lognormal(self.mu, self.sigma, size)
-
-    def mean(self) -> float:
-        return math.exp(self.mu + self.sigma**2 / 2)
-
-
-class UniformDist(_Model):
-    """Any value between low and high, equally likely."""
-
-    dist: Literal["uniform"] = Field(default="uniform", description="Distribution kind.")
-    low: Duration = Field(description="Smallest value.")
-    high: Duration = Field(description="Largest value (at least `low`).")
-
-    @model_validator(mode="after")
-    def _ordered(self) -> UniformDist:
-        if self.high < self.low:
-            raise ValueError(f"high ({self.high:g}s) must be at least low ({self.low:g}s)")
-        return self
-
-    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        return rng.uniform(self.low, self.high, size)
-
-    def mean(self) -> float:
-        return (self.low + self.high) / 2
-
-
-Distribution = Annotated[
-    FixedDist | ExponentialDist | LognormalDist | UniformDist, Field(discriminator="dist")
-]
-DIST_KINDS = ("fixed", "exponential", "lognormal", "uniform")
-
-
-# --------------------------------------------------------------------------- traffic
-
-class TagMix(_Model):
-    """Share of tickets carrying each edge-case tag."""
-
-    multi_issue: Fraction = Field(
-        default=0.0, description="Share of tickets with two issues at once."
-    )
-    mind_change: Fraction = Field(
-        default=0.0, description="Share where the customer changes the request."
-    )
-    high_value: Fraction = Field(
-        default=0.0, description="Share from high-value accounts (independent)."
-    )
-    ambiguous: Fraction = Field(
-        default=0.0, description="Share whose text does not clearly say the route."
-    )
-
-    @model_validator(mode="after")
-    def _exclusive_kinds(self) -> TagMix:
-        total = self.multi_issue + self.mind_change + self.ambiguous
-        if total > 1 + 1e-9:
-            raise ValueError(
-                f"multi_issue + mind_change + ambiguous must be at most 1 "
-                f"(a ticket is at most one of them), got {total:g}"
-            )
-        return self
-
-
-class RateStep(_Model):
-    """From `at` until the next step, tickets arrive at `rate`."""
-
-    at: Duration = Field(description="Simulated time the step starts, e.g. '10m'.")
-    rate: Rate = Field(description="Arrival rate from then on, e.g. '2/s'.")
-
-
-def _default_follow_up() -> UniformDist:
-    return UniformDist(low=60, high=600)
-
-
-def _unique(values: list[str]) -> list[str]:
-    seen = {v for v in values if values.count(v) > 1}
-    if seen:
-        raise ValueError(f"duplicate entries: {', '.join(repr(v) for v in sorted(seen))}")
-    return values
-
-
-class SyntheticTraffic(_Model):
-    """Generated tickets: Poisson arrivals at a constant rate or a piecewise-constant schedule."""
-
-    rate: Rate | None = Field(
-        default=None, description="Constant arrival rate, e.g. '2/s' or '120/m'."
-    )
-    schedule: list[RateStep] | None = Field(
-        default=None, min_length=1,
-        description="Piecewise-constant rate, sorted by `at` (rate 0 before the first step).",
-    )
-    routes: Annotated[list[NonEmptyStr], AfterValidator(_unique)] = Field(
-        default_factory=lambda: ["billing", "technical", "account", "shipping", "refund",
-                                 "cancellation"],
-        min_length=1, description="Queues a ticket can be routed to (unique names).",
-    )
-    mix: TagMix = Field(default_factory=TagMix, description="Share of edge-case tickets.")
-    follow_up_delay: Distribution = Field(
-        default_factory=_default_follow_up,
-        description="Delay before a follow-up message of the same conversation.",
-    )
-    start: Duration = Field(default=0.0, description="Simulated time this source starts sending.")
-    until: Duration | None = Field(
-        default=None, description="Simulated time it stops (default: never)."
-    )
-    channels: Annotated[list[NonEmptyStr], AfterValidator(_unique)] = Field(
-        default_factory=lambda: ["email", "chat", "web"], min_length=1,
-        description="Channels tickets arrive through, picked uniformly.",
-    )
-    languages: dict[str, Annotated[float, Field(ge=0)]] = Field(
-        default_factory=lambda: {"en": 1.0}, min_length=1,
-        description="Language codes and their relative weights.",
-    )
-
-    @field_validator("schedule")
-    @classmethod
-    def _sorted(cls, steps: list[RateStep] | None) -> list[RateStep] | None:
-        for i in range(1, len(steps or [])):
-            assert steps is not None
-            if steps[i].at <= steps[i - 1].at:
-                raise ValueError(
-                    f"steps must be sorted by 'at': step {i} (at {steps[i].at:g}s) "
-                    f"is not after step {i - 1} (at {steps[i - 1].at:g}s)"
-                )
-        return steps
-
-    @field_validator("languages")
-    @classmethod
-    def _some_weight(cls, weights: dict[str, float]) -> dict[str, float]:
-        if weights and sum(weights.values()) <= 0:
-            raise ValueError("at least one language needs a weight above 0")
-        return weights
-
-    @model_validator(mode="after")
-    def _one_rate(self) -> SyntheticTraffic:
-        if (self.rate is None) == (self.schedule is None):
-            raise ValueError("give exactly one of 'rate' or 'schedule'")
-        if self.until is not None and self.until <= self.start:
-            raise ValueError(f"until ({self.until:g}s) must be after start ({self.start:g}s)")
-        return self
-
-    def rate_steps(self) -> list[tuple[float, float]]:
-        """(start time, rate) pairs, piecewise constant, beginning at t=0."""
-        if self.rate is not None:
-            return [(0.0, self.rate)]
-        steps = [(s.at, s.rate) for s in self.schedule or []]
-        return steps if steps and steps[0][0] == 0 else [(0.0, 0.0), *steps]
-
-    def rate_at(self, t: float) -> float:
-        """Arrival rate at simulated time `t` (ignores `start`/`until`)."""
-        current = 0.0
-        for at, rate in self.rate_steps():
-            if at > t:
-                break
-            current = rate
-        return current
-
-
-class TrafficSource(_Model):
-    """One source of tickets; exactly one kind is given (today only `synthetic`)."""
-
-    synthetic: SyntheticTraffic | None = Field(default=None, description="Generated tickets.")
-
-    @model_validator(mode="after")
-    def _one_kind(self) -> TrafficSource:
-        if self.synthetic is None:
-            raise ValueError("a traffic source needs a kind: 'synthetic'")
-        return self
-
-
-# --------------------------------------------------------------------------- world
-
-class Price(_Model):
-    """What one million tokens cost, in dollars."""
-
-    input_per_mtok: float = Field(
-        default=0.15, ge=0, description="Dollars per million prompt tokens."
-    )
-    output_per_mtok: float = Field(
-        default=0.60, ge=0, description="Dollars per million output tokens."
-    )
-
-
-class Accuracy(_Model):
-    """Probability the simulated model labels a ticket right, overall and per ticket tag."""
-
-    default: Fraction = Field(default=0.9, description="Accuracy on a ticket with no harder tag.")
-    multi_issue: Fraction | None = Field(
-        default=None, description="Accuracy on multi-issue tickets."
-    )
-    mind_change: Fraction | None = Field(
-        default=None, description="Accuracy on mind-change tickets."
-    )
-    high_value: Fraction | None = Field(default=None, description="Accuracy on high-value tickets.")
-    ambiguous: Fraction | None = Field(default=None, description="Accuracy on ambiguous tickets.")
-    malformed: Fraction | None = Field(default=None, description="Accuracy on malformed tickets.")
-
-    def for_tags(self, tags: list[str]) -> float:
-        """The hardest tag wins: the minimum of `default` and the values of the tags present."""
-        values = [getattr(self, t) for t in tags if t in TAGS]
-        return min([self.default, *(v for v in values if v is not None)])
-
-
-class LLMTier(_Model):
-    """One model size of the simulated LLM API."""
-
-    latency: Distribution = Field(
-        default_factory=lambda: LognormalDist(median=0.5, p95=1.5),
-        description="Time to first token.",
-    )
-    per_output_token: Duration = Field(default=0.0, description="Extra time per output token.")
-    price: Price = Field(default_factory=Price, description="Token prices.")
-    accuracy: Accuracy = Field(default_factory=Accuracy, description="Labelling accuracy.")
-    rpm: int | None = Field(
-        default=None, ge=1, description="Requests per minute before 429s (none: no limit)."
-    )
-    context_tokens: int = Field(
-        default=128000, ge=1, description="Largest prompt it accepts, in tokens."
-    )
-    capacity: int | None = Field(
-        default=None, ge=1, description="Concurrent requests it serves (none: no limit)."
-    )
-    aliases: list[NonEmptyStr] = Field(
-        default_factory=list,
-        description="Other model names that reach this tier, e.g. 'gpt-4o-mini'.",
-    )
-
-
-def _default_tiers() -> dict[str, LLMTier]:
-    return {
-        "small": LLMTier(
-            latency=LognormalDist(median=0.4, p95=1.2),
-            price=Price(input_per_mtok=0.15, output_per_mtok=0.60),
-            accuracy=Accuracy(default=0.86, ambiguous=0.6, multi_issue=0.55),
-            rpm=3000,
-        ),
-        "large": LLMTier(
-            latency=LognormalDist(median=1.5, p95=4.0),
-            price=Price(input_per_mtok=2.50, output_per_mtok=10.00),
-            accuracy=Accuracy(default=0.96, ambiguous=0.8, multi_issue=0.85),
-            rpm=1000,
-        ),
-    }
-
-
-class LLMConfig(_Model):
-    """The simulated OpenAI-compatible LLM API and its tiers."""
-
-    tiers: dict[NonEmptyStr, LLMTier] = Field(
-        default_factory=_default_tiers, min_length=1,
-        description="Model tiers by name. Default: 'small' (0.4s/1.2s, $0.15/$0.60, accuracy "
-        "0.86, rpm 3000) and 'large' (1.5s/4s, $2.50/$10.00, accuracy 0.96, rpm 1000). "
-        "If given, exactly these tiers exist.",
-    )
-    response_format: Literal["json", "label"] = Field(
-        default="json", description="How the simulated model answers: JSON or a bare label."
-    )
-
-    @model_validator(mode="after")
-    def _names_unique(self) -> LLMConfig:
-        owner: dict[str, str] = {name: name for name in self.tiers}
-        for name, tier in self.tiers.items():
-            for alias in tier.aliases:
-                if alias in owner and owner[alias] != name:
-                    raise ValueError(
-                        f"model name {alias!r} is used by tiers {owner[alias]!r} and {name!r}"
-                    )
-                owner[alias] = name
-        return self
-
-    def resolve(self, model: str) -> str | None:
-        """The tier a requested model name reaches (its own name or an alias), else None."""
-        if model in self.tiers:
-            return model
-        return next((n for n, t in self.tiers.items() if model in t.aliases), None)
-
-
-class ToolConfig(_Model):
-    """A simulated tool the agent calls over HTTP (the CRM, ...)."""
-
-    latency: Distribution = Field(
-        default_factory=lambda: ExponentialDist(mean=0.05), description="Time to answer."
-    )
-    capacity: int | None = Field(
-        default=None, ge=1, description="Concurrent requests it serves (none: no limit)."
-    )
-
-
-class EscalationConfig(_Model):
-    """Which tickets must go to a human."""
-
-    account_value_at_least: float = Field(
-        default=100000, ge=0, description="Tickets from accounts worth this much must be escalated."
-    )
-
-
-class HumanReviewConfig(_Model):
-    """People who take the tickets an agent hands over (it predicts route `human_review`)."""
-
-    cost_per_ticket: float = Field(
-        default=0.0, ge=0, description="Dollars one human review of a ticket costs."
-    )
-
-
-class WorldConfig(_Model):
-    """Everything the agent talks to."""
-
-    llm: LLMConfig = Field(default_factory=LLMConfig, description="The simulated LLM API.")
-    tools: dict[NonEmptyStr, ToolConfig] = Field(
-        default_factory=lambda: {"crm": ToolConfig()},
-        description="Simulated tools by name; 'crm' always exists.",
-    )
-    escalation: EscalationConfig = Field(
-        default_factory=EscalationConfig, description="Escalation policy."
-    )
-    sla: Duration | None = Field(
-        default=None, gt=0,
-        description="Time to a decision the customer expects, e.g. '30s' "
-        "(gives the metric latency.sla_breach_rate).",
-    )
-    human_review: HumanReviewConfig = Field(
-        default_factory=HumanReviewConfig,
-        description="What handing a ticket to a person costs (cost.human_review_usd).",
-    )
-
-    @field_validator("tools")
-    @classmethod
-    def _crm_exists(cls, tools: dict[str, ToolConfig]) -> dict[str, ToolConfig]:
-        return tools if "crm" in tools else {"crm": ToolConfig(), **tools}
-
-
-# --------------------------------------------------------------------------- agent, faults
-
-_REF_RE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
-
-
-class AgentConfig(_Model):
-    """The agent under test and how the harness runs it."""
-
-    ref: str | None = Field(
-        default=None, description="'package.module:attr' of an agent class, factory or function."
-    )
-    params: dict[str, Any] = Field(
-        default_factory=dict, description="Keyword arguments for the class or factory."
-    )
-    workers: int = Field(default=8, ge=1, description="Events the agent handles concurrently.")
-    watchdog: Duration = Field(
-        default=5.0, gt=0,
-        description="Wall seconds agent code may run without yielding before the ticket is hung.",
-    )
-    ticket_timeout: Duration = Field(
-        default=600.0, gt=0, description="Simulated seconds one event may take."
-    )
-    http_timeout: Duration = Field(default=60.0, gt=0, description="Default timeout of ctx.http.")
-
-    @field_validator("ref")
-    @classmethod
-    def _ref_shape(cls, ref: str | None) -> str | None:
-        if ref is not None and not _REF_RE.match(ref):
-            raise ValueError(f"expected 'package.module:attr', got {ref!r}")
-        return ref
-
-
-class FaultSpec(BaseModel):
-    """A fault injected into the world during a time window; extra fields go to its kind."""
-
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
-    name: str | None = Field(default=None, description="Unique name (default '<kind>-<index>').")
-    kind: NonEmptyStr = Field(description="Fault kind, e.g. 'outage', 'latency', 'rate_limit'.")
-    target: str | None = Field(
-        default=None, description="'llm', 'llm.<tier>' or 'tools.<name>' (some kinds need none)."
-    )
-    at: Duration | None = Field(default=None, description="Start time; use with `duration`.")
-    duration: Duration | None = Field(
-        default=None, description="How long from `at` (default: to the end)."
-    )
-    from_: Duration | None = Field(
-        default=None, alias="from", description="Start time; use with `until`."
-    )
-    until: Duration | None = Field(
-        default=None, description="End time (default: the end of the run)."
-    )
-    probability: Fraction = Field(default=1.0, description="Chance each affected call is hit.")
-    ramp: Duration | None = Field(
-        default=None,
-        description="Intensity rises linearly from 0 to `probability` over this long "
-        "from each window start (default: full intensity at once).",
-    )
-    every: Duration | None = Field(
-        default=None, gt=0,
-        description="Repeat period: with `for`, the fault is active for `for` out of every "
-        "`every` seconds inside its window.",
-    )
-    for_: Duration | None = Field(
-        default=None, gt=0, alias="for",
-        description="How long each repeat is active (with `every`, at most `every`).",
-    )
-    per: Literal["call", "ticket"] | None = Field(
-        default=None,
-        description="Draw `probability` per 'call' or once per 'ticket' (default: the kind's).",
-    )
-
-    @model_validator(mode="after")
-    def _one_window_style(self) -> FaultSpec:
-        if (self.at is not None or self.duration is not None) and (
-            self.from_ is not None or self.until is not None
-        ):
-            raise ValueError("use either 'at' (with 'duration') or 'from'/'until', not both")
-        if self.duration is not None and self.at is None:
-            raise ValueError("'duration' needs 'at'")
-        start, end = self.window()
-        if end <= start:
-            raise ValueError(f"'until' ({end:g}s) must be after 'from' ({start:g}s)")
-        if (self.every is None) != (self.for_ is None):
-            raise ValueError("'every' and 'for' go together: give both or neither")
-        if self.every is not None and self.for_ is not None and self.for_ > self.every:
-            raise ValueError(f"'for' ({self.for_:g}s) must be at most 'every' ({self.every:g}s)")
-        return self
-
-    def window(self) -> tuple[float, float]:
-        """(start, end) in simulated seconds; end is math.inf when the fault never ends."""
-        if self.at is not None:
-            return self.at, (self.at + self.duration if self.duration is not None else math.inf)
-        start = self.from_ if self.from_ is not None else 0.0
-        return start, (self.until if self.until is not None else math.inf)
-
-    def params(self) -> dict[str, Any]:
-        """The kind-specific fields, for the fault registry to validate."""
-        return dict(self.model_extra or {})
-
-
-def _fault_fields() -> list[str]:
-    """The fields every fault has, as written in a file ('from', 'for', not 'from_')."""
-    return [f.alias or n for n, f in FaultSpec.model_fields.items()]
 
 
 def _fault_issues(index: int, raw: Any) -> list[_Issue]:
@@ -606,7 +133,7 @@ def _param_issues(here: tuple[str | int, ...], kind: str, model: type[BaseModel]
 
 
 def _unknown_param(key: str, kind: str, names: list[str]) -> str:
-    close = difflib.get_close_matches(key, [*names, *_fault_fields()], n=1, cutoff=0.6)
+    close = difflib.get_close_matches(key, [*names, *fault_fields()], n=1, cutoff=0.6)
     if close:
         hint = f"; did you mean {close[0]!r}?"
     elif names:

@@ -1,0 +1,40 @@
+"""The `agent:` section of a scenario: the agent under test and how the harness runs it."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from ..config_base import ConfigModel as _Model
+from ..units import Duration
+
+_REF_RE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+
+
+class AgentConfig(_Model):
+    """The agent under test and how the harness runs it."""
+
+    ref: str | None = Field(
+        default=None, description="'package.module:attr' of an agent class, factory or function."
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Keyword arguments for the class or factory."
+    )
+    workers: int = Field(default=8, ge=1, description="Events the agent handles concurrently.")
+    watchdog: Duration = Field(
+        default=5.0, gt=0,
+        description="Wall seconds agent code may run without yielding before the ticket is hung.",
+    )
+    ticket_timeout: Duration = Field(
+        default=600.0, gt=0, description="Simulated seconds one event may take."
+    )
+    http_timeout: Duration = Field(default=60.0, gt=0, description="Default timeout of ctx.http.")
+
+    @field_validator("ref")
+    @classmethod
+    def _ref_shape(cls, ref: str | None) -> str | None:
+        if ref is not None and not _REF_RE.match(ref):
+            raise ValueError(f"expected 'package.module:attr', got {ref!r}")
+        return ref

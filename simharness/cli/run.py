@@ -1,0 +1,50 @@
+"""`simharness run`: one scenario, with a progress bar, a summary, results and a report."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+
+from ._common import EXIT_OK, EXIT_SLO_FAILED, EXIT_UNUSABLE, error, missing, say, unwritable
+
+HELP = "run a scenario and report metrics and SLO verdicts"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("scenario", type=Path, help="scenario YAML file")
+    parser.add_argument("--agent", help="agent to test, as package.module:attr "
+                        "(overrides the scenario's agent.ref)")
+    parser.add_argument("--seed", type=int, help="random seed (overrides the scenario's seed)")
+    parser.add_argument("--out", type=Path, help="directory for results.json and records.jsonl "
+                        "(default: runs/<scenario>-seed<seed>)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace, console: Console) -> int:
+    from .. import api
+    from ..report.console import print_summary, progress_bar
+    from ..report.html import write_report
+
+    if missing(args.scenario):
+        return EXIT_UNUSABLE
+    scenario = api.as_scenario(args.scenario)
+    seed = scenario.seed if args.seed is None else args.seed
+    out_dir = args.out or Path("runs") / f"{scenario.name}-seed{seed}"
+    problem = unwritable(out_dir)
+    if problem:  # say so now, not after a long run
+        error(f"cannot write results to {out_dir}: {problem}")
+        return EXIT_UNUSABLE
+    with progress_bar(console, enabled=not args.quiet) as progress:
+        result = api.run(scenario, agent=args.agent, seed=seed, progress=progress)
+    try:
+        out = result.save(out_dir)
+        report = write_report(result, out)
+    except OSError as exc:
+        error(f"cannot write results to {out_dir}: {exc.strerror or exc}")
+        return EXIT_UNUSABLE
+    print_summary(result, console)
+    say(f"results written to {out / 'results.json'} and {out / 'records.jsonl'}")
+    say(f"report written to {report}")
+    return EXIT_OK if result.passed else EXIT_SLO_FAILED

@@ -1,0 +1,172 @@
+"""The `world:` section of a scenario: the LLM tiers, tools and policies the agent meets."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from ..config_base import ConfigModel as _Model
+from ..config_base import Fraction, NonEmptyStr
+from ..distributions import Distribution, ExponentialDist, LognormalDist
+from ..traffic.config import TAGS
+from ..units import Duration
+
+
+class Price(_Model):
+    """What one million tokens cost, in dollars."""
+
+    input_per_mtok: float = Field(
+        default=0.15, ge=0, description="Dollars per million prompt tokens."
+    )
+    output_per_mtok: float = Field(
+        default=0.60, ge=0, description="Dollars per million output tokens."
+    )
+
+
+class Accuracy(_Model):
+    """Probability the simulated model labels a ticket right, overall and per ticket tag."""
+
+    default: Fraction = Field(default=0.9, description="Accuracy on a ticket with no harder tag.")
+    multi_issue: Fraction | None = Field(
+        default=None, description="Accuracy on multi-issue tickets."
+    )
+    mind_change: Fraction | None = Field(
+        default=None, description="Accuracy on mind-change tickets."
+    )
+    high_value: Fraction | None = Field(default=None, description="Accuracy on high-value tickets.")
+    ambiguous: Fraction | None = Field(default=None, description="Accuracy on ambiguous tickets.")
+    malformed: Fraction | None = Field(default=None, description="Accuracy on malformed tickets.")
+
+    def for_tags(self, tags: list[str]) -> float:
+        """The hardest tag wins: the minimum of `default` and the values of the tags present."""
+        values = [getattr(self, t) for t in tags if t in TAGS]
+        return min([self.default, *(v for v in values if v is not None)])
+
+
+class LLMTier(_Model):
+    """One model size of the simulated LLM API."""
+
+    latency: Distribution = Field(
+        default_factory=lambda: LognormalDist(median=0.5, p95=1.5),
+        description="Time to first token.",
+    )
+    per_output_token: Duration = Field(default=0.0, description="Extra time per output token.")
+    price: Price = Field(default_factory=Price, description="Token prices.")
+    accuracy: Accuracy = Field(default_factory=Accuracy, description="Labelling accuracy.")
+    rpm: int | None = Field(
+        default=None, ge=1, description="Requests per minute before 429s (none: no limit)."
+    )
+    context_tokens: int = Field(
+        default=128000, ge=1, description="Largest prompt it accepts, in tokens."
+    )
+    capacity: int | None = Field(
+        default=None, ge=1, description="Concurrent requests it serves (none: no limit)."
+    )
+    aliases: list[NonEmptyStr] = Field(
+        default_factory=list,
+        description="Other model names that reach this tier, e.g. 'gpt-4o-mini'.",
+    )
+
+
+def _default_tiers() -> dict[str, LLMTier]:
+    return {
+        "small": LLMTier(
+            latency=LognormalDist(median=0.4, p95=1.2),
+            price=Price(input_per_mtok=0.15, output_per_mtok=0.60),
+            accuracy=Accuracy(default=0.86, ambiguous=0.6, multi_issue=0.55),
+            rpm=3000,
+        ),
+        "large": LLMTier(
+            latency=LognormalDist(median=1.5, p95=4.0),
+            price=Price(input_per_mtok=2.50, output_per_mtok=10.00),
+            accuracy=Accuracy(default=0.96, ambiguous=0.8, multi_issue=0.85),
+            rpm=1000,
+        ),
+    }
+
+
+class LLMConfig(_Model):
+    """The simulated OpenAI-compatible LLM API and its tiers."""
+
+    tiers: dict[NonEmptyStr, LLMTier] = Field(
+        default_factory=_default_tiers, min_length=1,
+        description="Model tiers by name. Default: 'small' (0.4s/1.2s, $0.15/$0.60, accuracy "
+        "0.86, rpm 3000) and 'large' (1.5s/4s, $2.50/$10.00, accuracy 0.96, rpm 1000). "
+        "If given, exactly these tiers exist.",
+    )
+    response_format: Literal["json", "label"] = Field(
+        default="json", description="How the simulated model answers: JSON or a bare label."
+    )
+
+    @model_validator(mode="after")
+    def _names_unique(self) -> LLMConfig:
+        owner: dict[str, str] = {name: name for name in self.tiers}
+        for name, tier in self.tiers.items():
+            for alias in tier.aliases:
+                if alias in owner and owner[alias] != name:
+                    raise ValueError(
+                        f"model name {alias!r} is used by tiers {owner[alias]!r} and {name!r}"
+                    )
+                owner[alias] = name
+        return self
+
+    def resolve(self, model: str) -> str | None:
+        """The tier a requested model name reaches (its own name or an alias), else None."""
+        if model in self.tiers:
+            return model
+        return next((n for n, t in self.tiers.items() if model in t.aliases), None)
+
+
+class ToolConfig(_Model):
+    """A simulated tool the agent calls over HTTP (the CRM, ...)."""
+
+    latency: Distribution = Field(
+        default_factory=lambda: ExponentialDist(mean=0.05), description="Time to answer."
+    )
+    capacity: int | None = Field(
+        default=None, ge=1, description="Concurrent requests it serves (none: no limit)."
+    )
+
+
+class EscalationConfig(_Model):
+    """Which tickets must go to a human."""
+
+    account_value_at_least: float = Field(
+        default=100000, ge=0, description="Tickets from accounts worth this much must be escalated."
+    )
+
+
+class HumanReviewConfig(_Model):
+    """People who take the tickets an agent hands over (it predicts route `human_review`)."""
+
+    cost_per_ticket: float = Field(
+        default=0.0, ge=0, description="Dollars one human review of a ticket costs."
+    )
+
+
+class WorldConfig(_Model):
+    """Everything the agent talks to."""
+
+    llm: LLMConfig = Field(default_factory=LLMConfig, description="The simulated LLM API.")
+    tools: dict[NonEmptyStr, ToolConfig] = Field(
+        default_factory=lambda: {"crm": ToolConfig()},
+        description="Simulated tools by name; 'crm' always exists.",
+    )
+    escalation: EscalationConfig = Field(
+        default_factory=EscalationConfig, description="Escalation policy."
+    )
+    sla: Duration | None = Field(
+        default=None, gt=0,
+        description="Time to a decision the customer expects, e.g. '30s' "
+        "(gives the metric latency.sla_breach_rate).",
+    )
+    human_review: HumanReviewConfig = Field(
+        default_factory=HumanReviewConfig,
+        description="What handing a ticket to a person costs (cost.human_review_usd).",
+    )
+
+    @field_validator("tools")
+    @classmethod
+    def _crm_exists(cls, tools: dict[str, ToolConfig]) -> dict[str, ToolConfig]:
+        return tools if "crm" in tools else {"crm": ToolConfig(), **tools}
