@@ -30,6 +30,7 @@ from .traffic.ticket import Customer, Ticket
 from .vclock import AgentGreenlet, Clock, Watchdog, wall_clock
 from .workers import Workers
 from .world import SimWorld
+from .world.client_audit import grade
 from .world.faults import FaultPlan
 from .world.http import Exchange, Network
 
@@ -235,7 +236,10 @@ class Engine:
                     record.faults.append(fault.name)
                 if "malformed" not in record.tags:
                     record.tags.append("malformed")
-        return payload, ctx, EventScope(ticket, record, k)
+        deadline = start + self.scenario.agent.ticket_timeout
+        if self.scenario.world.sla is not None:
+            deadline = min(deadline, arrived + self.scenario.world.sla)
+        return payload, ctx, EventScope(ticket, record, k, deadline)
 
     def _end(self, ticket: Ticket, record: TicketRecord, k: int, scope: EventScope,
              outcome: Outcome, start: float) -> None:
@@ -243,6 +247,8 @@ class Engine:
         self.workers.release()
         record.service_s += self.env.now - start
         self._apply(record, outcome, k)
+        if scope.exchanges:
+            self._audit_client(scope, outcome)
         record.events += 1
         if record.events == self._expected[ticket.id]:
             del self._expected[ticket.id]
@@ -252,6 +258,19 @@ class Engine:
             self.records.append(record)
             self._finished += 1
             self._check_done()
+
+    def _audit_client(self, scope: EventScope, outcome: Outcome) -> None:
+        """Grade the event's HTTP exchanges; findings go on the record and its audit trail."""
+        agent = self.scenario.agent
+        findings = grade(scope.exchanges, deadline=scope.deadline,
+                         answered=outcome.decision is not None,
+                         storm_attempts=agent.retry_storm_attempts,
+                         ticket_timeout=agent.ticket_timeout)
+        scope.exchanges = []
+        record = scope.record
+        for finding in findings:
+            record.client.append(finding)
+            record.log.append(f"[{self.env.now:.3f}s] harness: client {finding}")
 
     def _apply(self, record: TicketRecord, outcome: Outcome, k: int) -> None:
         """The ticket's decision is the last one made; failures predict nothing."""

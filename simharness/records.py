@@ -41,6 +41,8 @@ class TicketRecord:
     reason: str = ""
     actions: list[str] = field(default_factory=list)
     log: list[str] = field(default_factory=list)
+    #: Findings about the agent's HTTP client (`kind: detail`, see world/client_audit.py).
+    client: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -49,14 +51,20 @@ class TicketRecord:
 class EventScope:
     """The ticket event a piece of agent code is handling; calls are billed to it."""
 
-    __slots__ = ("ticket", "record", "event", "llm_calls", "finished", "_seen")
+    __slots__ = ("ticket", "record", "event", "llm_calls", "finished", "deadline",
+                 "exchanges", "_seen")
 
-    def __init__(self, ticket: Ticket, record: TicketRecord, event: int) -> None:
+    def __init__(self, ticket: Ticket, record: TicketRecord, event: int,
+                 deadline: float = float("inf")) -> None:
         self.ticket = ticket
         self.record = record
         self.event = event
         self.llm_calls = 0
         self.finished = False
+        #: Simulated time by which this event had to be answered.
+        self.deadline = deadline
+        #: Every HTTP exchange of the event, graded by world/client_audit.py at its end.
+        self.exchanges: list[Any] = []
         self._seen: set[tuple[str, str, bytes]] = set()
 
     def count_call(self, method: str, url: str, body: bytes) -> None:

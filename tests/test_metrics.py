@@ -270,7 +270,7 @@ expect:
         "'recovery.llm.down.time_to_recovr'; did you mean 'recovery.llm.down.time_to_recover'?",
         "f.yaml:13:3 expect[\"latency.sla_breach_rate\"]: metric 'latency.sla_breach_rate' "
         "needs world.sla (the time to a decision customers expect)",
-        "f.yaml:14:3 expect.bogus: unknown metric 'bogus' (metric paths start with: calls, "
+        "f.yaml:14:3 expect.bogus: unknown metric 'bogus' (metric paths start with: calls, client, "
         "cost, escalation, faults, latency, recovery, routing, tickets)",
     ]
 

@@ -31,6 +31,11 @@ class AgentConfig(_Model):
         default=600.0, gt=0, description="Simulated seconds one event may take."
     )
     http_timeout: Duration = Field(default=60.0, gt=0, description="Default timeout of ctx.http.")
+    retry_storm_attempts: int = Field(
+        default=5, ge=1,
+        description="Attempts of one request beyond which the client audit calls it a retry "
+        "storm (metric client.retry_storm).",
+    )
 
     @field_validator("ref")
     @classmethod

@@ -1,8 +1,9 @@
 """Metrics computed only from per-ticket records (never from engine state).
 
 `compute` assembles the nested dict from small modules: `routing` (accuracy, per-route
-F1, confusion, escalation), `latency`, `cost`, `recovery` (per fault window). `catalog`
-lists the paths a scenario's `expect:` may name, for checking at load time.
+F1, confusion, escalation), `latency`, `cost`, `recovery` (per fault window), `client`
+(the agent's HTTP client behaviour). `catalog` lists the paths a scenario's `expect:`
+may name, for checking at load time.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..records import STATUSES, TicketRecord
 from ._common import Settings, Window, ratio
+from .client import client_metrics
 from .cost import cost_metrics, cumulative_cost
 from .latency import latency_metrics
 from .recovery import recovery_metrics
@@ -67,6 +69,7 @@ def compute(records: Sequence[TicketRecord], *, sim_seconds: float,
         "faults": _faults(records, settings.fault_names),
         "recovery": recovery_metrics(records, fault_windows, sim_seconds=sim_seconds,
                                      never_ending=settings.never_ending),
+        "client": client_metrics(records),
     }
 
 

@@ -10,6 +10,7 @@ import difflib
 from typing import TYPE_CHECKING
 
 from ..records import STATUSES
+from ..world.client_audit import KINDS as CLIENT_KINDS
 from .latency import END_TO_END, PARTS
 from .recovery import FIELDS as RECOVERY_FIELDS
 
@@ -30,6 +31,7 @@ STATIC: frozenset[str] = frozenset({
                             "tokens_in", "tokens_out", "tokens_per_ticket", "human_reviews",
                             "human_review_usd", "total_with_review_usd")),
     *(f"calls.{k}" for k in ("total", "per_ticket", "retries")),
+    *(f"client.{k}" for k in (*CLIENT_KINDS, "tickets_flagged")),
 })
 PER_ROUTE = ("precision", "recall", "f1", "support")
 

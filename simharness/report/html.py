@@ -225,6 +225,8 @@ def _metrics_section(run: LoadedRun) -> str:
     names = [s for s in SECTIONS if s in metrics] + [s for s in metrics if s not in SECTIONS]
     for name in names:
         node = metrics[name]
+        if name == "client":
+            continue  # its own section
         title = esc(name) + (f' <small class="muted">{esc(SECTION_NOTES[name])}</small>'
                              if name in SECTION_NOTES else "")
         heading = f'<h3 id="metrics-{esc(name)}">{title}</h3>'
@@ -249,6 +251,43 @@ def _metrics_section(run: LoadedRun) -> str:
                     "per-route"))
     return ('<section>\n<h2 id="metrics">Metrics</h2>\n<div class="grid">\n'
             + "\n".join(cards) + "\n</div>\n" + "\n".join(wide) + "\n</section>")
+
+
+#: What each client-audit finding means, in a line (see world/client_audit.py).
+CLIENT_FINDINGS = {
+    "retry_after_ignored": "retried before the server's Retry-After had elapsed",
+    "retried_non_retryable": "retried a 400/401/403/404/422, which cannot succeed unchanged",
+    "retry_storm": "more attempts of one request than agent.retry_storm_attempts",
+    "no_backoff": "retried at once, or at a constant interval the server did not ask for",
+    "gave_up": "left a ticket unanswered after one retryable failure, with time to retry",
+    "no_timeout": "sent a request with no timeout, or one longer than the ticket deadline",
+    "truncated_stream_accepted": "answered from a stream that never finished",
+}
+
+
+def _client_section(run: LoadedRun) -> str:
+    """The verdict on the agent's HTTP client, one row per kind of finding."""
+    node = run.metrics.get("client")
+    if not isinstance(node, dict):
+        return ""
+    examples = node.get("examples") or {}
+    rows = []
+    for kind, meaning in CLIENT_FINDINGS.items():
+        count = node.get(kind, 0)
+        shown = examples.get(kind) or []
+        example = "<br>".join(f"<code>{esc(e['ticket'])}</code> {esc(e['detail'])}"
+                              for e in shown)
+        verdict = '<span class="ok">ok</span>' if not count else '<span class="fail">' \
+            f"{count:,}</span>"
+        rows.append((f"<code>{esc(kind)}</code>", esc(meaning), verdict, example))
+    flagged = node.get("tickets_flagged", 0)
+    summary = ("<p>No finding: the agent's client retried, backed off and timed out like a "
+               "well-behaved one on every exchange.</p>" if not flagged else
+               f"<p>{flagged:,} tickets with findings (each is also in that ticket's audit "
+               "log).</p>")
+    table = _table(("finding", "what it means", "count", "examples"), rows, ident="client")
+    return ('<section>\n<h2 id="client">Client behaviour</h2>\n'
+            f"{summary}\n{table}\n</section>")
 
 
 def _plots_section(images: dict[str, bytes]) -> str:
@@ -379,12 +418,12 @@ code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; 
 
 def render_html(run: LoadedRun, images: dict[str, bytes]) -> str:
     """The whole page as one string (deterministic: no timestamps, no paths)."""
-    nav = ('<nav><a href="#slo">SLOs</a><a href="#metrics">Metrics</a><a href="#plots">Plots'
-           '</a><a href="#audit">Audit trail</a><a href="#scenario">Scenario</a>'
-           '<a href="#run">Run</a></nav>')
+    nav = ('<nav><a href="#slo">SLOs</a><a href="#metrics">Metrics</a><a href="#client">'
+           'Client</a><a href="#plots">Plots</a><a href="#audit">Audit trail</a>'
+           '<a href="#scenario">Scenario</a><a href="#run">Run</a></nav>')
     body = "\n".join((_header(run), nav, _slo_section(run), _metrics_section(run),
-                      _plots_section(images), _audit_section(run), _scenario_section(run),
-                      _run_section(run)))
+                      _client_section(run), _plots_section(images), _audit_section(run),
+                      _scenario_section(run), _run_section(run)))
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
             f"<title>simharness report: {esc(run.name)} (seed {run.seed})</title>\n"

@@ -25,7 +25,10 @@ from typing import Any, Protocol
 
 import simpy
 
+from ..records import current_scope
 from ..vclock import Clock
+from .client_audit import Exchange as AuditedExchange
+from .client_audit import retry_after_seconds
 
 #: Simulated integrations live under this top-level domain: `llm.sim`, `crm.sim`, ...
 SIM_DOMAIN = ".sim"
@@ -79,6 +82,18 @@ def json_error(status: int, message: str, code: str, kind: str = "invalid_reques
     body = json.dumps({"error": {"message": message, "type": kind, "param": None, "code": code}})
     return SimResponse(status=status, body=body.encode(),
                        headers=[("content-type", "application/json"), *(headers or [])])
+
+
+class _HeaderView:
+    """Case-insensitive `get` over a response's header pairs."""
+
+    __slots__ = ("_pairs",)
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        self._pairs = pairs
+
+    def get(self, name: str) -> str | None:
+        return next((v for k, v in self._pairs if k.lower() == name), None)
 
 
 _FAILURES = {
@@ -143,6 +158,30 @@ class Exchange:
             return served, served
         return served | env.timeout(timeout), served
 
+    def note(self, sreq: SimRequest) -> AuditedExchange | None:
+        """Keep a request on the current event for the client audit at its end (a request
+        still in flight when the event ends stays unanswered)."""
+        scope = current_scope.get()
+        if scope is None:
+            return None
+        now = self.env.now
+        exchange = AuditedExchange(now, now, sreq.method, sreq.host + sreq.path, sreq.body,
+                                   None, None, None, sreq.read_timeout)
+        scope.exchanges.append(exchange)
+        return exchange
+
+    def answered(self, exchange: AuditedExchange | None, response: SimResponse) -> None:
+        """Complete a noted exchange with what came back."""
+        if exchange is None:
+            return
+        exchange.end = self.env.now
+        exchange.failure = response.failure
+        if response.failure is None:
+            exchange.status = status = response.status
+            if status >= 400:
+                exchange.retry_after = retry_after_seconds(
+                    _HeaderView(response.headers), self.clock.epoch.timestamp() + exchange.end)
+
     @staticmethod
     def outcome(waited: Any, served: simpy.Event | None) -> SimResponse:
         if served is None:
@@ -201,9 +240,12 @@ class _Bridge:
         if not request.url.host.endswith(SIM_DOMAIN):
             return _blocked(self.mod, request, self.exchange.world)
         sreq = _to_sim(request, request.read())
+        noted = self.exchange.note(sreq)
         wait_for, served = self.exchange.plan(sreq)
         waited = self.exchange.clock.wait(wait_for)
-        return _raise_or_build(self.mod, request, Exchange.outcome(waited, served))
+        response = Exchange.outcome(waited, served)
+        self.exchange.answered(noted, response)
+        return _raise_or_build(self.mod, request, response)
 
     async def send_async(self, request: Any, transport: Any = None) -> Any:
         if self._foreign(request) and transport is not None and self.original_async:
@@ -211,6 +253,7 @@ class _Bridge:
         if not request.url.host.endswith(SIM_DOMAIN):
             return _blocked(self.mod, request, self.exchange.world)
         sreq = _to_sim(request, await request.aread())
+        noted = self.exchange.note(sreq)
         wait_for, served = self.exchange.plan(sreq)
         loop = asyncio.get_running_loop()
         future = loop.create_future()
@@ -224,7 +267,9 @@ class _Bridge:
         else:
             wait_for.callbacks.append(resolve)
         waited = await future
-        return _raise_or_build(self.mod, request, Exchange.outcome(waited, served))
+        response = Exchange.outcome(waited, served)
+        self.exchange.answered(noted, response)
+        return _raise_or_build(self.mod, request, response)
 
 
 def _transport_classes(mod: ModuleType) -> tuple[type, type]:
