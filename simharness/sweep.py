@@ -626,4 +626,10 @@ def run_sweep_command(args: argparse.Namespace, console: Console) -> int:
     print_sweep_summary(result, console)
     for path in files:
         console.print(f"wrote {path}", highlight=False, soft_wrap=True)
+    if hasattr(args, "no_history"):
+        from .cli._record import record
+        from .history import record_sweep
+
+        record(args, lambda db: record_sweep(result, scenario, db, agent=args.agent,
+                                             run_dir=out_dir))
     return 0

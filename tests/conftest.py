@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import copy
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+# Runs the suite makes (CLI tests, subprocesses) are recorded in a throwaway history, never
+# in the developer's .simharness/runs.db nor in the repository.
+_HISTORY = tempfile.TemporaryDirectory(prefix="simharness-test-history-")
+os.environ["SIMHARNESS_HISTORY"] = str(Path(_HISTORY.name) / "runs.db")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).parent.parent

@@ -27,6 +27,8 @@ COMMANDS: dict[str, str] = {
     "report": "report",
     "sweep": "sweep",
     "validate": "validate",
+    "history": "history",
+    "diff": "diff",
 }
 
 

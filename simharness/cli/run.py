@@ -8,6 +8,7 @@ from pathlib import Path
 from rich.console import Console
 
 from ._common import EXIT_OK, EXIT_SLO_FAILED, EXIT_UNUSABLE, error, missing, say, unwritable
+from ._record import add_history_arguments, record
 
 HELP = "run a scenario and report metrics and SLO verdicts"
 
@@ -20,10 +21,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, help="directory for results.json and records.jsonl "
                         "(default: runs/<scenario>-seed<seed>)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_history_arguments(parser)
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
     from .. import api
+    from ..history import record_result
     from ..report.console import print_summary, progress_bar
     from ..report.html import write_report
 
@@ -47,4 +50,5 @@ def run(args: argparse.Namespace, console: Console) -> int:
     print_summary(result, console)
     say(f"results written to {out / 'results.json'} and {out / 'records.jsonl'}")
     say(f"report written to {report}")
+    record(args, lambda db: record_result(result, db, agent=args.agent, run_dir=out))
     return EXIT_OK if result.passed else EXIT_SLO_FAILED

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from rich.console import Console
 
+from ._record import add_history_arguments
+
 HELP = "run a grid of scenario overrides x seeds and summarise across seeds"
 
 
@@ -27,6 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, help="parallel processes (default: the CPU "
                         "count for the process pool, 2 for a Dask LocalCluster)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_history_arguments(parser)
 
 
 def run(args: argparse.Namespace, console: Console) -> int:

@@ -82,3 +82,18 @@ def print_summary(result: Result, console: Console) -> None:
         console.print(f"[yellow]warning[/]: {count} call(s) to real host {host!r} were blocked")
     for text, count in result.diagnostics["warnings"].items():
         console.print(f"[yellow]warning[/]: {text} ({count}x)")
+
+
+def print_wide(console: Console, renderable: Any) -> None:
+    """Print a table at its natural width even where the terminal (or a pipe's default of
+    80 columns) is narrower: wrapped lines read better than every column cut to '…'."""
+    needed = console.measure(renderable, options=console.options.update_width(1000)).maximum
+    if needed <= console.width:
+        console.print(renderable)
+        return
+    saved = console.width
+    console.width = needed
+    try:
+        console.print(renderable)
+    finally:
+        console.width = saved
