@@ -24,6 +24,19 @@ def run(scenario: Scenario | str | Path | dict[str, Any], agent: Any = None,
 
     `agent` overrides the scenario's `agent.ref`: a 'module:attr' string, a function, an
     async function, a class, or an object with `handle`. `seed` overrides the scenario's.
+    Ctrl-C raises `RunInterrupted`, whose `result` holds the tickets that finished.
     """
     loaded = as_scenario(scenario)
-    return Result(loaded, run_engine(loaded, agent=agent, seed=seed, progress=progress))
+    result = Result(loaded, run_engine(loaded, agent=agent, seed=seed, progress=progress))
+    if not result.complete:
+        raise RunInterrupted(result)
+    return result
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a run. A KeyboardInterrupt, so a script stops as usual; `result` holds
+    what finished (`result.complete` is False), for whoever wants to keep it."""
+
+    def __init__(self, result: Result) -> None:
+        super().__init__("run interrupted")
+        self.result = result

@@ -50,6 +50,8 @@ class RunOutput:
     blocked_hosts: dict[str, int]
     warnings: dict[str, int]
     hung_interrupts: int
+    #: Stopped by Ctrl-C: `records` are the tickets that had finished by then.
+    interrupted: bool = False
 
 
 class Engine:
@@ -331,12 +333,18 @@ class Engine:
             env.process(self._progress(self.scenario.duration))
         with self.clock.installed(), seeded_globals(self.seed), self.network.patched(), \
                 self.watchdog.running():
-            if self.runner.is_async:
-                self.runner.run_loop(end)
-            else:
-                env.run(until=end)
+            interrupted = False
+            try:
+                if self.runner.is_async:
+                    self.runner.run_loop(end)
+                else:
+                    env.run(until=end)
+            except KeyboardInterrupt:  # Ctrl-C: keep the tickets that finished
+                self.watchdog.leave()
+                interrupted = True
             self.runner.abandon()
-            self._record_unfinished()
+            if not interrupted:
+                self._record_unfinished()
         if self.progress is not None:
             self.progress(min(env.now, self.scenario.duration), self.scenario.duration,
                           self._finished)
@@ -345,7 +353,7 @@ class Engine:
             records=records, seed=self.seed, sim_end=env.now,
             wall_seconds=wall_clock() - started, fault_windows=self.faults.windows(env.now),
             blocked_hosts=dict(self.world.blocked_hosts), warnings=dict(self.clock.warnings),
-            hung_interrupts=self.watchdog.fired)
+            hung_interrupts=self.watchdog.fired, interrupted=interrupted)
 
     def _record_unfinished(self) -> None:
         """Tickets still open when the run ends are recorded as timed out."""

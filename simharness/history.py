@@ -415,8 +415,9 @@ def _version() -> str:
 
 
 def record_result(result: Result, path: str | Path, *, agent: Any = None,
-                  run_dir: str | Path | None = None, complete: bool = True) -> RunEntry:
-    """Record one run (`agent`: what was passed to `run`, None for the scenario's own)."""
+                  run_dir: str | Path | None = None) -> RunEntry:
+    """Record one run (`agent`: what was passed to `run`, None for the scenario's own); an
+    interrupted run is marked incomplete."""
     from .sweep import flatten_metrics
 
     flat = flatten_metrics(result.metrics)
@@ -425,7 +426,7 @@ def record_result(result: Result, path: str | Path, *, agent: Any = None,
     entry = RunEntry(
         kind="run", scenario=result.scenario.name, scenario_hash=scenario_hash(result.scenario),
         seeds=[result.seed], agent=ref, agent_version=agent_version(ref),
-        passed=result.passed, metrics=_headline(flat), complete=complete,
+        passed=result.passed, metrics=_headline(flat), complete=result.complete,
         run_dir=None if run_dir is None else str(Path(run_dir).absolute()),
         tickets=int(result.metrics["tickets"]["total"]),
         wall_seconds=wall if isinstance(wall, int | float) else None,

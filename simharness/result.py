@@ -160,11 +160,13 @@ class Result:
     def __init__(self, scenario: Scenario, output: RunOutput) -> None:
         self.scenario = scenario
         self.seed = output.seed
+        #: False when the run was interrupted (Ctrl-C): everything covers what finished.
+        self.complete = not output.interrupted
         self.records: list[TicketRecord] = output.records
         self.fault_windows = output.fault_windows
         self.metrics: dict[str, Any] = metrics_mod.compute(
-            output.records, sim_seconds=scenario.duration, fault_windows=output.fault_windows,
-            config=scenario)
+            output.records, sim_seconds=scenario.duration if self.complete else output.sim_end,
+            fault_windows=output.fault_windows, config=scenario)
         self.slos = evaluate_slos(scenario.expect, self.metrics, output.seed,
                                   known=metric_paths(scenario) if scenario.expect else ())
         self.diagnostics: dict[str, Any] = {
@@ -177,7 +179,8 @@ class Result:
 
     @property
     def passed(self) -> bool:
-        return all(s.passed for s in self.slos)
+        """All SLOs met, on a run that went to its end."""
+        return self.complete and all(s.passed for s in self.slos)
 
     @property
     def plot(self) -> Plotter:
@@ -197,6 +200,7 @@ class Result:
         return _clean({
             "scenario": self.scenario.name,
             "seed": self.seed,
+            "complete": self.complete,
             "passed": self.passed,
             "metrics": self.metrics,
             "slos": [s.__dict__ for s in self.slos],
@@ -224,7 +228,8 @@ class Result:
         return (f"{self.scenario.name}: {m['tickets']['total']} tickets, "
                 f"accuracy {m['routing']['accuracy']:.3f}, p95 {m['latency']['p95']:.2f}s, "
                 f"cost/ticket ${m['cost']['per_ticket_usd']:.5f}, "
-                f"{'PASSED' if self.passed else 'FAILED'}")
+                f"{'PASSED' if self.passed else 'FAILED'}"
+                f"{'' if self.complete else ' (interrupted: partial run)'}")
 
     def __repr__(self) -> str:
         return f"<Result {self.summary()}>"

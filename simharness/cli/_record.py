@@ -7,9 +7,12 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ._common import say
+
+if TYPE_CHECKING:
+    from ..history import RunEntry
 
 
 def add_history_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,17 +24,21 @@ def add_history_arguments(parser: argparse.ArgumentParser) -> None:
                        help="do not record the run in the run history")
 
 
-def record(args: argparse.Namespace, write: Callable[[Path], Any]) -> None:
-    """Call `write(db_path)` unless history is off; say which id the run got."""
+def record(args: argparse.Namespace, write: Callable[[Path], RunEntry],
+           quiet: bool = False) -> RunEntry | None:
+    """Call `write(db_path)` unless history is off, and say which id the run got (unless
+    `quiet`); returns the entry, or None when nothing was recorded."""
     from ..history import HistoryError, history_path
 
     path = history_path(args.history, disabled=args.no_history)
     if path is None:
-        return
+        return None
     try:
         entry = write(path)
     except HistoryError as exc:
         print(f"warning: the run was not recorded in the history: {exc}", file=sys.stderr,
               flush=True)
-        return
-    say(f"recorded as {entry.kind} #{entry.id} in {path}")
+        return None
+    if not quiet:
+        say(f"recorded as {entry.kind} #{entry.id} in {path}")
+    return entry

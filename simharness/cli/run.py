@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
-from ._common import EXIT_OK, EXIT_SLO_FAILED, EXIT_UNUSABLE, error, missing, say, unwritable
+if TYPE_CHECKING:
+    from ..result import Result
+
+from ._common import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_SLO_FAILED,
+    EXIT_UNUSABLE,
+    error,
+    missing,
+    say,
+    unwritable,
+)
 from ._record import add_history_arguments, record
 
 HELP = "run a scenario and report metrics and SLO verdicts"
@@ -39,8 +53,11 @@ def run(args: argparse.Namespace, console: Console) -> int:
     if problem:  # say so now, not after a long run
         error(f"cannot write results to {out_dir}: {problem}")
         return EXIT_UNUSABLE
-    with progress_bar(console, enabled=not args.quiet) as progress:
-        result = api.run(scenario, agent=args.agent, seed=seed, progress=progress)
+    try:
+        with progress_bar(console, enabled=not args.quiet) as progress:
+            result = api.run(scenario, agent=args.agent, seed=seed, progress=progress)
+    except api.RunInterrupted as stop:
+        return _keep_partial(args, stop.result, out_dir)
     try:
         out = result.save(out_dir)
         report = write_report(result, out)
@@ -52,3 +69,31 @@ def run(args: argparse.Namespace, console: Console) -> int:
     say(f"report written to {report}")
     record(args, lambda db: record_result(result, db, agent=args.agent, run_dir=out))
     return EXIT_OK if result.passed else EXIT_SLO_FAILED
+
+
+def _keep_partial(args: argparse.Namespace, result: Result, out_dir: Path) -> int:
+    """Ctrl-C: write the tickets that finished, mark the run incomplete in its results and
+    the history, and say where in one line (the report can be drawn later with
+    `simharness report`)."""
+    from ..history import record_result
+
+    try:
+        out = result.save(out_dir)
+    except OSError as exc:
+        error(f"interrupted; the partial run could not be written to {out_dir}: "
+              f"{exc.strerror or exc}")
+        return EXIT_INTERRUPTED
+    entry = record(args, lambda db: record_result(result, db, agent=args.agent, run_dir=out),
+                   quiet=True)
+    recorded = f"; run #{entry.id} in the history, marked incomplete" if entry else ""
+    simulated = _about(result.diagnostics["simulated_seconds"])
+    print(f"interrupted: partial run ({len(result.records)} finished tickets, {simulated} of "
+          f"{_about(result.scenario.duration)} simulated) written to {out}{recorded}",
+          file=sys.stderr, flush=True)
+    return EXIT_INTERRUPTED
+
+
+def _about(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    return f"{seconds / 60:.0f}m" if seconds < 7200 else f"{seconds / 3600:.1f}h"
