@@ -35,8 +35,9 @@ from .history import HEADLINE, History, HistoryError, Sample, history_path
 from .metrics.direction import direction
 
 __all__ = [
-    "ALPHA", "Comparison", "Delta", "DiffError", "Side", "Tolerance", "compare",
-    "load_side", "parse_tolerance", "render", "side_from_result",
+    "ALPHA", "Comparison", "Delta", "DiffError", "LATEST", "Side", "Tolerance", "compare",
+    "compare_to_baseline", "find_baseline", "load_side", "parse_tolerance", "render",
+    "side_from_result",
 ]
 
 ALPHA = 0.05
@@ -587,3 +588,65 @@ def render(comparison: Comparison, console: Any = None, *, width: int = 150) -> 
             target.print(f"[{style}]{escape(line)}[/]" if style else escape(line),
                          highlight=False, soft_wrap=True)
     return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------- baselines
+
+LATEST = "latest"
+
+
+def find_baseline(ref: str | Path, scenario: str,
+                  history: str | Path | None = None) -> Side | None:
+    """The baseline for runs of `scenario`, from what `--sim-baseline` names:
+
+    - `latest`: the newest complete run or sweep of that scenario in the history;
+    - a run id, a run directory or a sweep directory: used when it ran that scenario;
+    - a directory of run or sweep directories (say, last release's `runs/`): the newest one
+      that ran that scenario.
+
+    None when there is no baseline for this scenario (a new scenario has none yet).
+    """
+    if str(ref) == LATEST:
+        db = history_path(history)
+        if db is None or not db.is_file():
+            return None
+        try:
+            entries = History(db).runs(scenario)
+        except HistoryError:
+            return None
+        for entry in reversed(entries):
+            if entry.complete:
+                return load_side(str(entry.id), db)
+        return None
+    path = Path(ref)
+    if path.is_dir() and not (path / "results.json").is_file() \
+            and not (path / "sweep.json").is_file():
+        candidates = sorted(
+            (p for p in path.iterdir()
+             if (p / "results.json").is_file() or (p / "sweep.json").is_file()),
+            key=lambda p: max((p / n).stat().st_mtime for n in ("results.json", "sweep.json")
+                              if (p / n).is_file()), reverse=True)
+        for candidate in candidates:
+            side = load_side(candidate, history)
+            if side.scenario == scenario:
+                return side
+        return None
+    side = load_side(ref, history)
+    return side if side.scenario == scenario else None
+
+
+def compare_to_baseline(ref: str | Path, results: Any, *,
+                        metrics: Sequence[str] | None = None,
+                        tolerances: Mapping[str, Tolerance] | None = None,
+                        alpha: float = ALPHA,
+                        history: str | Path | None = None) -> Comparison | None:
+    """Live results (one `Result`, or a list over seeds) against their baseline (see
+    `find_baseline`); None when the scenario has no baseline. Call it before recording
+    `results` in the history, or `latest` finds them. The pytest plugin's `--sim-baseline`
+    fails an item whose comparison has regressions, with `render(...)` as the failure
+    text."""
+    current = side_from_result(results)
+    baseline = find_baseline(ref, current.scenario, history)
+    if baseline is None:
+        return None
+    return compare(baseline, current, metrics=metrics, tolerances=tolerances, alpha=alpha)

@@ -169,24 +169,24 @@ def test_agent_version_is_git_describe_of_its_repository(tmp_path, monkeypatch):
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
     repo = tmp_path / "repo"
     repo.mkdir()
-    (repo / "my_agent.py").write_text("def route(payload):\n    return 'billing'\n")
+    (repo / "git_versioned_agent.py").write_text("def route(payload):\n    return 'billing'\n")
     subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
     subprocess.run([*git, "add", "."], cwd=repo, check=True)
     subprocess.run([*git, "commit", "-qm", "agent"], cwd=repo, check=True)
     subprocess.run([*git, "tag", "v1.2"], cwd=repo, check=True)
     monkeypatch.syspath_prepend(str(repo))
-    assert agent_version("my_agent:route") == "git:v1.2"
-    (repo / "my_agent.py").write_text("def route(payload):\n    return 'refund'\n")
+    assert agent_version("git_versioned_agent:route") == "git:v1.2"
+    (repo / "git_versioned_agent.py").write_text("def route(payload):\n    return 'refund'\n")
     from simharness.history import _version_of
 
     _version_of.cache_clear()
-    assert agent_version("my_agent:route") == "git:v1.2-dirty"
+    assert agent_version("git_versioned_agent:route") == "git:v1.2-dirty"
 
 
 def test_agent_version_outside_git_is_a_hash_of_the_module(tmp_path, monkeypatch):
-    (tmp_path / "loose_agent.py").write_text("def route(payload):\n    return 'billing'\n")
+    (tmp_path / "unversioned_agent.py").write_text("def route(payload):\n    return 'billing'\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    version = agent_version("loose_agent:route")
+    version = agent_version("unversioned_agent:route")
     assert version is not None and version.startswith("file:") and len(version) == 17
     assert agent_version("no_such_module_anywhere:route") is None
 

@@ -347,3 +347,61 @@ def test_diff_of_single_runs_and_bad_sides(tmp_path, capsys, monkeypatch):
         assert main(bad) == 2
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err
+
+
+# ------------------------------------------------------------------ baselines (pytest plugin)
+
+def test_find_baseline_picks_the_scenarios_run_from_a_folder_or_the_history(tmp_path):
+    import simharness as sh
+    from simharness.history import record_result
+    from simharness.regression import LATEST, find_baseline
+
+    gate = sh.run(scenario_from(SCENARIO), seed=11)
+    other = sh.run(scenario_from(SCENARIO.replace("name: gate", "name: other")), seed=11)
+    gate.save(tmp_path / "runs" / "gate-seed11")
+    other.save(tmp_path / "runs" / "other-seed11")
+    found = find_baseline(tmp_path / "runs", "gate")
+    assert found is not None and found.name == str(tmp_path / "runs" / "gate-seed11")
+    assert find_baseline(tmp_path / "runs", "new-scenario") is None
+    assert find_baseline(tmp_path / "runs" / "other-seed11", "gate") is None
+
+    db = tmp_path / "runs.db"
+    assert find_baseline(LATEST, "gate", db) is None
+    record_result(gate, db)
+    record_result(other, db)
+    found = find_baseline(LATEST, "gate", db)
+    assert found is not None and found.name == "run #1"
+
+
+@pytest.mark.timeout(180)
+def test_compare_to_baseline_flags_worse_live_results(tmp_path, monkeypatch):
+    import simharness as sh
+    from simharness.history import record_sweep
+    from simharness.regression import LATEST, compare_to_baseline
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    _write(tmp_path, "worse_agent.py", WORSE_AGENT)
+    from worse_agent import WorseRouter  # type: ignore[import-not-found]
+
+    db = tmp_path / "runs.db"
+    scenario = scenario_from(SCENARIO)
+    seeds = range(11, 16)
+    baseline = sh.sweep(scenario, seeds=list(seeds), executor="serial")
+    record_sweep(baseline, scenario, db)
+    same = [sh.run(scenario, seed=s) for s in seeds]
+    worse = [sh.run(scenario, agent=WorseRouter, seed=s) for s in seeds]
+
+    verdict = compare_to_baseline(LATEST, same, history=db)
+    assert verdict is not None and not verdict.regressions
+    verdict = compare_to_baseline(LATEST, worse, history=db)
+    assert verdict is not None
+    assert "routing.accuracy" in [d.metric for d in verdict.regressions]
+    text = render(verdict)
+    assert "A: sweep #1: gate" in text and "B: this run: gate, 5 seeds" in text
+    assert "regression(s): routing.accuracy (p=" in text
+
+
+def scenario_from(text: str):
+    from simharness.scenario import scenario_from_yaml
+
+    return scenario_from_yaml(text)
