@@ -17,6 +17,7 @@ from typing import Any
 
 import simpy
 
+from . import greenthreads
 from .agents.adapter import AgentHandler, resolve_agent
 from .agents.context import AgentContext
 from .agents.runner import AgentRunner, Outcome
@@ -27,12 +28,16 @@ from .seeded_random import seeded_globals
 from .traffic.arrivals import piecewise_arrivals, poisson_arrivals
 from .traffic.synthetic import SyntheticGenerator
 from .traffic.ticket import Customer, Ticket
-from .vclock import AgentGreenlet, Clock, Watchdog, wall_clock
+from .vclock import AgentGreenlet, Clock, RunStalled, wall_clock
+from .watchdog import Watchdog
 from .workers import Workers
 from .world import SimWorld
 from .world.client_audit import grade
 from .world.faults import FaultPlan
 from .world.http import Exchange, Network
+
+# The share of hung tickets is judged once this many ticket events have finished.
+_SHARE_AFTER = 10
 
 #: progress(simulated_now, simulated_end, tickets_finished)
 ProgressCallback = Callable[[float, float, int], None]
@@ -52,6 +57,16 @@ class RunOutput:
     hung_interrupts: int
     #: Stopped by Ctrl-C: `records` are the tickets that had finished by then.
     interrupted: bool = False
+    #: Why the run stopped before its end (the agent kept hanging, or it stalled), or None.
+    stopped: str | None = None
+    #: The first hung tickets: which, when, why and where (the agent's stack).
+    hangs: list[dict[str, Any]] | None = None
+    #: Simulated threads the agent's code and its frameworks started.
+    threads_started: int = 0
+
+
+#: How many hung tickets a run's results describe in full (the rest are counted).
+HANGS_KEPT = 20
 
 
 class Engine:
@@ -84,7 +99,9 @@ class Engine:
         self.http = self.network.client(asynchronous=self.handler.is_async,
                                         timeout=scenario.agent.http_timeout)
         self.base_urls = self.world.base_urls
-        self.watchdog = Watchdog(scenario.agent.watchdog)
+        agent_config = scenario.agent
+        self.watchdog = Watchdog(agent_config.watchdog, agent_config.stall_timeout,
+                                 progress=self._now)
         self.runner = AgentRunner(self.env, self.handler, self.clock, self.watchdog,
                                   scenario.agent.ticket_timeout)
 
@@ -95,6 +112,12 @@ class Engine:
         self._arrivals_open = 0
         self._finished = 0
         self._all_done = self.env.event()
+        self._stop = self.env.event()
+        self._stopped: str | None = None
+        self._hangs: list[dict[str, Any]] = []
+        self._hung_total = 0
+        self._hang_streak = 0
+        self._events_done = 0
         self._last_delivery = 0.0
 
     # -- building ----------------------------------------------------------------------
@@ -251,6 +274,11 @@ class Engine:
         self._apply(record, outcome, k)
         if scope.exchanges:
             self._audit_client(scope, outcome)
+        self._events_done += 1
+        if outcome.status == "hung":
+            self._hung(record, k, outcome)
+        elif self._hang_streak:
+            self._hang_streak = 0
         record.events += 1
         if record.events == self._expected[ticket.id]:
             del self._expected[ticket.id]
@@ -295,6 +323,31 @@ class Engine:
             record.error = prefix + (outcome.error or outcome.status)
             record.log.append(f"[{self.env.now:.3f}s] harness: {record.error}")
 
+    def _hung(self, record: TicketRecord, k: int, outcome: Outcome) -> None:
+        """Keep what a hang looked like; stop the run when the agent keeps hanging (each
+        hang costs `agent.watchdog` wall seconds, so a run of them would cost hours)."""
+        self._hung_total += 1
+        self._hang_streak += 1
+        if len(self._hangs) < HANGS_KEPT:
+            self._hangs.append({"ticket_id": record.ticket_id, "event": k,
+                                "at": round(self.env.now, 6), "why": outcome.error,
+                                "stack": outcome.stack or []})
+        for line in outcome.stack or []:
+            record.log.append(f"[{self.env.now:.3f}s] harness:   at {line}")
+        config = self.scenario.agent
+        reason = None
+        if config.max_consecutive_hangs and self._hang_streak >= config.max_consecutive_hangs:
+            reason = f"{self._hang_streak} tickets in a row hung"
+        elif config.max_hang_share < 1 and self._events_done >= _SHARE_AFTER and \
+                self._hung_total / self._events_done >= config.max_hang_share:
+            reason = (f"{self._hung_total} of {self._events_done} ticket events hung "
+                      f"({self._hung_total / self._events_done:.0%})")
+        if reason is not None and self._stopped is None:
+            self._stopped = (f"the agent keeps hanging: {reason} (agent.max_consecutive_hangs"
+                             f"={config.max_consecutive_hangs}, agent.max_hang_share="
+                             f"{config.max_hang_share:g}); the run stopped early")
+            self._stop.succeed()
+
     def _hard_end(self) -> Generator[simpy.Event, Any, None]:
         """Stop `drain` seconds after the last delivery: arrivals end at `duration`, but a
         follow-up, duplicate or late message may be delivered after that, and the agent
@@ -328,11 +381,13 @@ class Engine:
         for generator, times in self.sources:
             self._arrivals_open += 1
             env.process(self._arrivals(generator, times))
-        end = self._all_done | env.process(self._hard_end())
+        end = self._all_done | env.process(self._hard_end()) | self._stop
         if self.progress is not None:
             env.process(self._progress(self.scenario.duration))
+        # The watchdog's thread starts before threads become simulated, and stops after.
         with self.clock.installed(), seeded_globals(self.seed), self.network.patched(), \
-                self.watchdog.running():
+                self.watchdog.running(), greenthreads.installed(self.clock, self.watchdog) \
+                as threads:
             interrupted = False
             try:
                 if self.runner.is_async:
@@ -342,6 +397,13 @@ class Engine:
             except KeyboardInterrupt:  # Ctrl-C: keep the tickets that finished
                 self.watchdog.leave()
                 interrupted = True
+            except RunStalled as exc:
+                report = self.watchdog.stall_report
+                self._stopped = f"{exc or 'the simulation stalled'}; the run stopped early"
+                if report is not None and report.stack:
+                    self._hangs.append({"ticket_id": None, "event": None,
+                                        "at": round(env.now, 6), "why": report.why,
+                                        "stack": report.stack})
             self.runner.abandon()
             if not interrupted:
                 self._record_unfinished()
@@ -353,12 +415,16 @@ class Engine:
             records=records, seed=self.seed, sim_end=env.now,
             wall_seconds=wall_clock() - started, fault_windows=self.faults.windows(env.now),
             blocked_hosts=dict(self.world.blocked_hosts), warnings=dict(self.clock.warnings),
-            hung_interrupts=self.watchdog.fired, interrupted=interrupted)
+            hung_interrupts=self.watchdog.fired, interrupted=interrupted,
+            stopped=self._stopped, hangs=self._hangs, threads_started=threads.started)
 
     def _record_unfinished(self) -> None:
         """Tickets still open when the run ends are recorded as timed out."""
-        unfinished = Outcome("timeout", error="not finished when the run ended (drain after "
-                             "the last delivery)")
+        if self._stopped is not None:
+            unfinished = Outcome("error", error="not finished: the run stopped early")
+        else:
+            unfinished = Outcome("timeout", error="not finished when the run ended (drain "
+                                 "after the last delivery)")
         for record in self._open.values():
             self._apply(record, unfinished, record.events)
             self.records.append(record)

@@ -172,15 +172,24 @@ class Result:
         self.diagnostics: dict[str, Any] = {
             "blocked_hosts": output.blocked_hosts, "warnings": output.warnings,
             "hung_interrupts": output.hung_interrupts, "simulated_seconds": output.sim_end,
+            "stopped_early": output.stopped, "hangs": output.hangs or [],
+            "threads_started": output.threads_started,
             "unknown_labels": _unknown_labels(scenario, output.records)}
         self.run_info = {"wall_seconds": round(output.wall_seconds, 3), "versions": _versions(),
                          "tickets_per_second": round(len(output.records)
                                                      / max(output.wall_seconds, 1e-9), 1)}
 
     @property
+    def stopped_early(self) -> str | None:
+        """Why the run stopped before its end (e.g. the agent kept hanging), or None."""
+        stopped: str | None = self.diagnostics["stopped_early"]
+        return stopped
+
+    @property
     def passed(self) -> bool:
         """All SLOs met, on a run that went to its end."""
-        return self.complete and all(s.passed for s in self.slos)
+        return self.complete and self.stopped_early is None and \
+            all(s.passed for s in self.slos)
 
     @property
     def plot(self) -> Plotter:

@@ -15,8 +15,10 @@ restored when the run ends.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import selectors
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -50,6 +52,10 @@ class AgentHung(BaseException):
     """Raised inside agent code that ran too long on the wall clock without yielding."""
 
 
+class RunStalled(BaseException):
+    """Raised in the simulation itself when it made no progress for too long (wall time)."""
+
+
 class TicketTimeout(BaseException):
     """Raised inside agent code whose event exceeded its simulated time budget."""
 
@@ -59,10 +65,12 @@ class SimulationError(SimHarnessError):
 
 
 class AgentGreenlet(greenlet.greenlet):
-    """The greenlet that runs one event of a sync agent."""
+    """The greenlet that runs one event of a sync agent (or, subclassed, one thread)."""
 
 
 _active: Clock | None = None
+_get_running_loop = asyncio.events._get_running_loop
+_set_running_loop = asyncio.events._set_running_loop
 
 
 class Clock:
@@ -73,6 +81,17 @@ class Clock:
         self.epoch = epoch
         self.thread = _get_ident()
         self.warnings: dict[str, int] = {}
+        #: The greenlet that runs the simulation; every agent greenlet switches back to it.
+        self.hub: greenlet.greenlet | None = None
+        #: The event loop running on the hub (async agents), or None.
+        self.hub_loop: asyncio.AbstractEventLoop | None = None
+        #: Set while a run makes threads cooperative (see greenthreads).
+        self.threads: Any = None
+        #: Event loops agent code created during the run (closed at its end).
+        self.loops: list[Any] = []
+        #: How many of those are running inside greenlets right now.
+        self.loops_running = 0
+        self._stepping = False
         self._traveller: Any = None
         self._travel: Any = None
         self._synced_at = 0.0
@@ -98,7 +117,7 @@ class Clock:
     def wait(self, event: simpy.Event) -> Any:
         """Suspend the calling sync agent until `event` fires; return its value."""
         g = greenlet.getcurrent()
-        if type(g) is not AgentGreenlet:
+        if not isinstance(g, AgentGreenlet):
             raise SimulationError(
                 "a blocking call (time.sleep or a sync HTTP request) was made outside a sync "
                 "agent's own code, e.g. inside async code where it would block the event loop; "
@@ -108,17 +127,52 @@ class Clock:
             self._same_instant += 1
             if self._same_instant > _LIVELOCK_LIMIT:
                 self._same_instant = 0
-                raise AgentHung("agent code keeps waiting without letting simulated time pass")
+                raise AgentHung("agent code keeps waiting without letting simulated time pass "
+                                "(a polling loop with no pause?)")
         else:
             self._last_instant = now
             self._same_instant = 0
-        return g.parent.switch(event)
+        if not self.loops_running:
+            return g.parent.switch(event)
+        # An event loop runs in some greenlet: what asyncio thinks runs on this thread (the
+        # running loop, async generator hooks) belongs to each greenlet, as to a real thread.
+        loop, hooks = _get_running_loop(), sys.get_asyncgen_hooks()
+        _set_running_loop(self.hub_loop)
+        try:
+            return g.parent.switch(event)
+        finally:
+            _set_running_loop(loop)
+            sys.set_asyncgen_hooks(*hooks)
+
+    def block(self, event: simpy.Event, what: object = None) -> Any:
+        """Wait for `event` wherever agent code runs: a greenlet switches away; the event
+        loop of async agents (blocked, as it would be in production) steps the simulation
+        until the event fires, so simulated threads can get there."""
+        if isinstance(greenlet.getcurrent(), AgentGreenlet):
+            return self.wait(event)
+        if self.hub_loop is None or self._stepping:
+            raise SimulationError(
+                f"a blocking wait ({what or 'a lock or queue'}) inside the simulation's own "
+                "callbacks cannot be simulated")
+        env = self.env
+        self._stepping = True
+        try:
+            while event.callbacks is not None:  # not processed yet
+                if env.peek() == float("inf"):
+                    raise SimulationError(
+                        f"deadlock: async code blocks the event loop waiting on "
+                        f"{what or 'a lock or queue'} that nothing in the simulation will release")
+                env.step()
+        finally:
+            self._stepping = False
+            self.sync()
+        return event.value
 
     def sleep(self, seconds: float) -> None:
         """`time.sleep` on the simulation thread."""
         if not seconds >= 0:  # also rejects NaN
             raise ValueError("sleep length must be non-negative")
-        if type(greenlet.getcurrent()) is not AgentGreenlet:
+        if not isinstance(greenlet.getcurrent(), AgentGreenlet):
             # In production this blocks the whole event loop; here it cannot be modelled.
             self.warn("time.sleep() called from async code (blocks the event loop); ignored")
             return
@@ -135,6 +189,7 @@ class Clock:
         if _active is not None:
             raise SimHarnessError("a simulation is already running in this process")
         self.thread = _get_ident()  # the thread that runs the simulation
+        self.hub = greenlet.getcurrent()
         self._travel = time_machine.travel(self.epoch, tick=False)
         self._traveller = self._travel.start()
         # time-machine's own field for the destination (checked on 2.14 to 3.6); should a
@@ -186,11 +241,11 @@ def _sim_monotonic_ns() -> int:
 
 
 class _SimSelector(selectors.BaseSelector):
-    """A selector that advances the simulation instead of sleeping."""
+    """A selector that, instead of sleeping, lets its loop wait on the simulation."""
 
     def __init__(self) -> None:
         self._real = selectors.DefaultSelector()
-        self.loop: SimEventLoop | None = None
+        self.loop: Any = None
 
     def register(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
         return self._real.register(fileobj, events, data)
@@ -212,14 +267,33 @@ class _SimSelector(selectors.BaseSelector):
         if events or (timeout is not None and timeout <= 0):
             return events
         assert self.loop is not None
-        return self.loop._advance(self._real)
+        return self.loop._idle(self._real, timeout)  # type: ignore[no-any-return]
+
+
+def _sim_timer(loop: asyncio.BaseEventLoop, env: simpy.Environment, when: float,
+               callback: Callable[..., Any], args: tuple[Any, ...], context: Any,
+               on_ready: Callable[[], None] | None) -> asyncio.TimerHandle:
+    """An asyncio timer that is a SimPy timeout: when it fires, the handle joins the loop's
+    ready queue (unless cancelled meanwhile)."""
+    timer = asyncio.TimerHandle(when, callback, args, loop, context)
+    delay = when - loop.time()
+
+    def fire(_event: simpy.Event) -> None:
+        if not timer._cancelled:  # type: ignore[attr-defined]
+            loop._ready.append(timer)  # type: ignore[attr-defined]
+            if on_ready is not None:
+                on_ready()
+
+    env.timeout(delay if delay > 0 else 0).callbacks.append(fire)
+    return timer
 
 
 class SimEventLoop(asyncio.SelectorEventLoop):
     """An asyncio loop whose time is SimPy's and whose idle time advances the simulation.
 
-    Real thread work in flight (`asyncio.to_thread`, `run_in_executor`) is waited for in
-    real time with the simulated clock frozen, so results stay deterministic.
+    It runs async agents on the simulation's own greenlet. Work sent to thread pools runs
+    on simulated threads (see greenthreads); other executors' work (process pools) is
+    waited for in real time with the simulated clock frozen.
     """
 
     def __init__(self, env: simpy.Environment, clock: Clock, on_enter: Callable[[], None],
@@ -241,15 +315,7 @@ class SimEventLoop(asyncio.SelectorEventLoop):
     def call_at(self, when: float, callback: Callable[..., Any], *args: Any,  # type: ignore[override]
                 context: Any = None) -> asyncio.TimerHandle:
         self._check_closed()  # type: ignore[attr-defined]
-        timer = asyncio.TimerHandle(when, callback, args, self, context)
-        delay = when - self.time()
-
-        def fire(_event: simpy.Event) -> None:
-            if not timer._cancelled:  # type: ignore[attr-defined]
-                self._ready.append(timer)  # type: ignore[attr-defined]
-
-        self._env.timeout(delay if delay > 0 else 0).callbacks.append(fire)
-        return timer
+        return _sim_timer(self, self._env, when, callback, args, context, None)
 
     def _timer_handle_cancelled(self, handle: asyncio.TimerHandle) -> None:
         pass  # cancelled timers are skipped when their SimPy timeout fires
@@ -257,18 +323,22 @@ class SimEventLoop(asyncio.SelectorEventLoop):
     def run_in_executor(self, executor: Any, func: Callable[..., Any],  # type: ignore[override]
                         *args: Any) -> Any:
         future = super().run_in_executor(executor, func, *args)
-        self._threads_in_flight += 1
-        future.add_done_callback(self._thread_done)
+        if executor is not None and not isinstance(executor,
+                                                   concurrent.futures.ThreadPoolExecutor):
+            self._threads_in_flight += 1
+            future.add_done_callback(self._thread_done)
         return future
 
     def _thread_done(self, _future: Any) -> None:
         self._threads_in_flight -= 1
 
-    def _advance(self, real: selectors.BaseSelector) -> list[Any]:
+    def _idle(self, real: selectors.BaseSelector, _timeout: float | None) -> list[Any]:
         """Step SimPy until asyncio has ready callbacks, the run ends, or threads finish."""
         self._on_leave()
         env = self._env
+        clock = self._clock
         ready = self._ready  # type: ignore[attr-defined]
+        clock._stepping = True
         try:
             while not ready and not self._stopping:  # type: ignore[attr-defined]
                 if self._threads_in_flight:
@@ -283,88 +353,83 @@ class SimEventLoop(asyncio.SelectorEventLoop):
                 env.step()
             return []
         finally:
-            self._clock.sync()
+            clock._stepping = False
+            clock.sync()
             self._on_enter()
 
 
-# ---------------------------------------------------------------------------------------
-# watchdog
+class GreenletLoop(asyncio.SelectorEventLoop):
+    """The event loop agent code gets from `asyncio.run`, `asyncio.new_event_loop` and the
+    `run_sync` wrappers built on them, when it creates one during a run.
 
-
-class Watchdog:
-    """Marks agent code that runs too long on the wall clock without yielding as hung.
-
-    A background thread watches how long agent code has been running since it was last
-    entered; past the limit it interrupts the simulation thread, where the check is made
-    again and `AgentHung` is raised inside the agent's frame. It cannot interrupt a spin
-    inside C code (a regex, a C extension): the check then fires when control returns.
+    Its time is the simulated clock, and instead of sleeping its selector switches the
+    greenlet that runs it (a sync agent's, or a simulated thread's) back to the simulation
+    until a timer fires or another greenlet hands it work. Used after its run, or from
+    another thread, it is a plain event loop.
     """
 
-    def __init__(self, limit: float) -> None:
-        self.limit = limit
-        self.entered_at = 0.0
-        self.active = False
-        self.fired = 0
-        self._thread_id = _get_ident()
-        self._stop = threading.Event()
-        self._watcher: threading.Thread | None = None
-        self._use_signal = threading.current_thread() is threading.main_thread()
-        self._saved_handler: Any = None
+    def __init__(self, clock: Clock) -> None:
+        selector = _SimSelector()
+        super().__init__(selector)
+        selector.loop = self
+        self._clock: Clock | None = clock
+        self._wakeup: simpy.Event | None = None
 
-    def enter(self) -> None:
-        self.entered_at = _real_perf_counter()
-        self.active = True
+    def _sim(self) -> Clock | None:
+        clock = self._clock
+        if clock is not None and clock is _active and _get_ident() == clock.thread:
+            return clock
+        return None
 
-    def leave(self) -> None:
-        self.active = False
+    def time(self) -> float:
+        clock = self._sim()
+        return _real_monotonic() if clock is None else clock.monotonic()
 
-    def _overdue(self) -> bool:
-        return self.active and _real_perf_counter() - self.entered_at > self.limit
+    def call_at(self, when: float, callback: Callable[..., Any], *args: Any,  # type: ignore[override]
+                context: Any = None) -> asyncio.TimerHandle:
+        clock = self._sim()
+        if clock is None:
+            return super().call_at(when, callback, *args, context=context)
+        self._check_closed()  # type: ignore[attr-defined]
+        return _sim_timer(self, clock.env, when, callback, args, context, self._wake)
 
-    def _interrupt(self, *_args: Any) -> None:
-        if self._overdue():
-            self.active = False
-            self.fired += 1
-            raise AgentHung(f"agent code ran for more than {self.limit:g} s of wall time "
-                            "without yielding")
+    def _call_soon(self, callback: Any, args: Any, context: Any) -> Any:
+        handle = super()._call_soon(callback, args, context)  # type: ignore[misc]
+        if self._wakeup is not None:
+            self._wake()
+        return handle
 
-    def _watch(self) -> None:
-        import signal
+    def _wake(self) -> None:
+        wakeup = self._wakeup
+        if wakeup is not None and _get_ident() == self._clock_thread():
+            self._wakeup = None
+            wakeup.succeed()
 
-        poll = min(max(self.limit / 4, 0.01), 0.25)
-        while not self._stop.wait(poll):
-            if not self._overdue():
-                continue
-            if self._use_signal:
-                signal.pthread_kill(self._thread_id, signal.SIGUSR1)
-            else:
-                import ctypes
+    def _clock_thread(self) -> int:
+        return self._clock.thread if self._clock is not None else -1
 
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(
-                    ctypes.c_ulong(self._thread_id), ctypes.py_object(AgentHung))
-                self.active = False
-                self.fired += 1
-            # Give the simulation thread time to act before checking again.
-            self._stop.wait(max(poll, 0.05))
-
-    @contextlib.contextmanager
-    def running(self) -> Iterator[Watchdog]:
-        import signal
-
-        # Signals reach only the main thread; elsewhere (a notebook's run thread) the
-        # watcher raises asynchronously in the simulation thread instead.
-        self._thread_id = _get_ident()
-        self._use_signal = threading.current_thread() is threading.main_thread()
-        if self._use_signal:
-            self._saved_handler = signal.signal(signal.SIGUSR1, self._interrupt)
-        self._watcher = threading.Thread(target=self._watch, name="simharness-watchdog",
-                                         daemon=True)
-        self._watcher.start()
+    def run_forever(self) -> None:
+        clock = self._sim()
+        if clock is None:
+            return super().run_forever()
+        clock.loops_running += 1
         try:
-            yield self
+            super().run_forever()
         finally:
-            self.active = False
-            self._stop.set()
-            self._watcher.join()
-            if self._use_signal:
-                signal.signal(signal.SIGUSR1, self._saved_handler)
+            clock.loops_running -= 1
+        return None
+
+    def _idle(self, real: selectors.BaseSelector, timeout: float | None) -> list[Any]:
+        clock = self._sim()
+        if clock is None:
+            return real.select(timeout)
+        if len(real.get_map()) > 1:  # more than the loop's own wake-up pipe
+            raise SimulationError(
+                "an asyncio event loop in agent code waits on real I/O (a socket, a pipe or "
+                "a subprocess), which simulated time cannot model")
+        wakeup = self._wakeup = clock.env.event()
+        try:
+            clock.block(wakeup, "an asyncio event loop")
+        finally:
+            self._wakeup = None
+        return real.select(0)

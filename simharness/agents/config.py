@@ -27,6 +27,21 @@ class AgentConfig(_Model):
         default=5.0, gt=0,
         description="Wall seconds agent code may run without yielding before the ticket is hung.",
     )
+    stall_timeout: Duration = Field(
+        default=30.0, gt=0,
+        description="Wall seconds the simulation may make no progress at all (while no agent "
+        "code runs) before the run stops early with where it was stuck.",
+    )
+    max_consecutive_hangs: int = Field(
+        default=3, ge=0,
+        description="Stop the run early after this many hung ticket events in a row "
+        "(0: never); each hang costs `watchdog` wall seconds.",
+    )
+    max_hang_share: float = Field(
+        default=0.5, gt=0, le=1,
+        description="Stop the run early once this share of ticket events hung (judged after "
+        "10 events; 1: never).",
+    )
     ticket_timeout: Duration = Field(
         default=600.0, gt=0, description="Simulated seconds one event may take."
     )

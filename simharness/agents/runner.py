@@ -16,7 +16,8 @@ import greenlet
 import simpy
 
 from ..records import EventScope, current_scope
-from ..vclock import AgentGreenlet, AgentHung, Clock, SimEventLoop, TicketTimeout, Watchdog
+from ..vclock import AgentGreenlet, AgentHung, Clock, RunStalled, SimEventLoop, TicketTimeout
+from ..watchdog import Watchdog, where
 from .adapter import AgentHandler
 from .context import AgentContext
 from .decision import Decision, InvalidOutput, normalize
@@ -29,6 +30,8 @@ class Outcome:
     status: str
     decision: Decision | None = None
     error: str | None = None
+    #: Where agent code was when it was stopped (hung tickets), innermost frame last.
+    stack: list[str] | None = None
 
     @classmethod
     def of(cls, value: Any) -> Outcome:
@@ -45,12 +48,31 @@ class Outcome:
             return cls("invalid_output", error=str(exc))
 
     @classmethod
-    def failed(cls, exc: BaseException) -> Outcome:
+    def failed(cls, exc: BaseException, watchdog: Watchdog | None = None) -> Outcome:
         if isinstance(exc, AgentHung):
-            return cls("hung", error=str(exc))
-        if isinstance(exc, (TicketTimeout, asyncio.CancelledError)):
+            report = watchdog.report if watchdog is not None else None
+            return cls("hung", error=str(exc) or (report.message if report else "hung"),
+                       stack=report.stack if report else None)
+        if isinstance(exc, TicketTimeout):
             return cls("timeout", error=str(exc) or "event exceeded agent.ticket_timeout")
-        return cls("error", error=f"{type(exc).__name__}: {exc}")
+        return cls("error", error=f"{type(exc).__name__}: {exc}".rstrip(": "))
+
+
+def _must_propagate(exc: BaseException, watchdog: Watchdog, abandoning: bool) -> bool:
+    """Exceptions that end the run rather than the ticket: the user's Ctrl-C, the run-level
+    stall guard, and the harness stopping a greenlet at the end of the run."""
+    if isinstance(exc, KeyboardInterrupt):
+        return watchdog.genuine_interrupt()
+    if isinstance(exc, greenlet.GreenletExit):
+        return abandoning
+    return isinstance(exc, RunStalled)
+
+
+def _waiting_at(g: AgentGreenlet) -> str:
+    """Where a suspended sync agent waits, for timeout messages (a wait nothing will end,
+    such as an event no thread sets, shows up here)."""
+    at = where(g.gr_frame)
+    return f" while waiting at {at}" if at else ""
 
 
 class AgentRunner:
@@ -68,6 +90,7 @@ class AgentRunner:
         self._idle: list[AgentGreenlet] = []
         self._waiting: set[AgentGreenlet] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._abandoning = False
 
     # -- sync agents -------------------------------------------------------------------
     def begin(self, payload: Any, ctx: AgentContext,
@@ -94,13 +117,13 @@ class AgentRunner:
                 result = yield value
             except simpy.Interrupt:
                 clock.sync()
+                message = (f"event exceeded agent.ticket_timeout ({self.ticket_timeout:g} s "
+                           f"simulated){_waiting_at(g)}")
                 watchdog.enter()
-                value = g.throw(TicketTimeout(
-                    f"event exceeded agent.ticket_timeout ({self.ticket_timeout:g} s "
-                    "simulated)"))
+                value = g.throw(TicketTimeout(message))
                 watchdog.leave()
                 if type(value) is not Outcome:  # the agent swallowed it and waits on
-                    return Outcome("timeout", error="event exceeded agent.ticket_timeout")
+                    return Outcome("timeout", error=message)
                 break
             clock.sync()
             watchdog.enter()
@@ -122,8 +145,12 @@ class AgentRunner:
             current_scope.set(scope)
             try:
                 outcome = Outcome.of(call(payload, ctx) if takes_ctx else call(payload))
-            except (Exception, SystemExit, AgentHung, TicketTimeout) as exc:
+            except Exception as exc:
                 outcome = Outcome.failed(exc)
+            except BaseException as exc:  # CancelledError, SystemExit, custom ones, a hang
+                if _must_propagate(exc, self.watchdog, self._abandoning):
+                    raise
+                outcome = Outcome.failed(exc, self.watchdog)
             payload, ctx, scope = hub.switch(outcome)
 
     def _arm_deadline(self, scope: EventScope) -> None:
@@ -166,17 +193,29 @@ class AgentRunner:
             if self.handler.takes_ctx:
                 return Outcome.of(await self.handler.call(payload, ctx))
             return Outcome.of(await self.handler.call(payload))
-        except (Exception, SystemExit, AgentHung, asyncio.CancelledError) as exc:
+        except Exception as exc:
             return Outcome.failed(exc)
+        except BaseException as exc:  # CancelledError the agent raised, SystemExit, a hang
+            if _must_propagate(exc, self.watchdog, self._abandoning):
+                raise
+            return Outcome.failed(exc, self.watchdog)
 
     def run_loop(self, end: simpy.Event) -> None:
         """Drive the simulation from the simulated event loop until `end` fires."""
         loop = SimEventLoop(self.env, self.clock, self.watchdog.enter, self.watchdog.leave)
         self.loop = loop
+        self.clock.hub_loop = loop
         end.callbacks.append(lambda _e: loop.stop())
         try:
-            loop.run_forever()
+            while True:
+                try:
+                    loop.run_forever()
+                    break
+                except AgentHung:  # landed in the loop's own code, not in a task: go on
+                    if end.triggered:
+                        break
         finally:
+            self.clock.hub_loop = None
             self.watchdog.leave()
             # Agent code still awaiting when the run ends is dropped, not unwound: running
             # its cleanup would need simulated time past the end of the run.
@@ -193,11 +232,18 @@ class AgentRunner:
 
     # -- the end -----------------------------------------------------------------------
     def abandon(self) -> None:
-        """Unwind agent code still waiting when the run ends (its finally blocks run)."""
+        """Unwind agent code still waiting when the run ends (its finally blocks run, under
+        the watchdog; one that waits again is thrown out again, then left)."""
+        self._abandoning = True
         for g in list(self._waiting):
-            if not g.dead:
+            for _attempt in range(3):
+                if g.dead:
+                    break
+                self.watchdog.enter()
                 try:
                     g.throw(greenlet.GreenletExit)
-                except BaseException:  # noqa: BLE001 (agent cleanup code misbehaving)
+                except BaseException:  # noqa: BLE001, S110 (agent cleanup code misbehaving)
                     pass
+                finally:
+                    self.watchdog.leave()
         self._waiting.clear()

@@ -68,6 +68,9 @@ def run(args: argparse.Namespace, console: Console) -> int:
     say(f"results written to {out / 'results.json'} and {out / 'records.jsonl'}")
     say(f"report written to {report}")
     record(args, lambda db: record_result(result, db, agent=args.agent, run_dir=out))
+    if result.stopped_early:
+        _explain_stop(result)
+        return EXIT_UNUSABLE
     return EXIT_OK if result.passed else EXIT_SLO_FAILED
 
 
@@ -97,3 +100,17 @@ def _about(seconds: float) -> str:
     if seconds < 120:
         return f"{seconds:.0f}s"
     return f"{seconds / 60:.0f}m" if seconds < 7200 else f"{seconds / 3600:.1f}h"
+
+
+def _explain_stop(result: object) -> None:
+    """Which tickets hung, why and where: what a user needs to fix the agent."""
+    diagnostics = result.diagnostics  # type: ignore[attr-defined]
+    error(result.stopped_early)  # type: ignore[attr-defined]
+    hangs = diagnostics["hangs"]
+    for hang in hangs[:5]:
+        ticket = f"ticket {hang['ticket_id']}" if hang["ticket_id"] else "the simulation"
+        error(f"{ticket} at {hang['at']:g} s simulated: {hang['why']}")
+        for line in hang["stack"][-6:]:
+            error(f"    {line}")
+    if len(hangs) > 5:
+        error(f"... and {len(hangs) - 5} more in results.json (diagnostics.hangs)")
