@@ -63,6 +63,8 @@ class RunOutput:
     hangs: list[dict[str, Any]] | None = None
     #: Simulated threads the agent's code and its frameworks started.
     threads_started: int = 0
+    #: Requests from background code (exporters) to real hosts, answered in-process.
+    background_hosts: dict[str, int] | None = None
 
 
 #: How many hung tickets a run's results describe in full (the rest are counted).
@@ -416,7 +418,8 @@ class Engine:
             wall_seconds=wall_clock() - started, fault_windows=self.faults.windows(env.now),
             blocked_hosts=dict(self.world.blocked_hosts), warnings=dict(self.clock.warnings),
             hung_interrupts=self.watchdog.fired, interrupted=interrupted,
-            stopped=self._stopped, hangs=self._hangs, threads_started=threads.started)
+            stopped=self._stopped, hangs=self._hangs, threads_started=threads.started,
+            background_hosts=dict(self.network.background.hosts))
 
     def _record_unfinished(self) -> None:
         """Tickets still open when the run ends are recorded as timed out."""

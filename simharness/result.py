@@ -174,6 +174,7 @@ class Result:
             "hung_interrupts": output.hung_interrupts, "simulated_seconds": output.sim_end,
             "stopped_early": output.stopped, "hangs": output.hangs or [],
             "threads_started": output.threads_started,
+            "background_hosts": output.background_hosts or {},
             "unknown_labels": _unknown_labels(scenario, output.records)}
         self.run_info = {"wall_seconds": round(output.wall_seconds, 3), "versions": _versions(),
                          "tickets_per_second": round(len(output.records)

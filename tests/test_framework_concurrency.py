@@ -352,3 +352,63 @@ def test_openai_agents_run_sync_in_a_sync_agent():
     assert _statuses(result) == {"ok"}
     assert all(r.calls >= 1 for r in result.records)
     assert outputs and all(isinstance(o, str) and o for o in outputs)
+
+
+# -- background traffic -----------------------------------------------------------------
+
+
+def test_background_threads_never_reach_the_real_network_and_stay_quiet():
+    requests = pytest.importorskip("requests", reason="requests not installed")
+    seen = []
+
+    def agent(payload, ctx):
+        def export():  # what a tracing exporter does, on a daemon thread
+            seen.append(httpx.post("https://api.example.com/v1/traces", json={}).status_code)
+            seen.append(requests.post("https://telemetry.example.com/ingest").status_code)
+
+        threading.Thread(target=export, daemon=True).start()
+        with pytest.raises(requests.ConnectionError, match="real network is disabled"):
+            requests.get("https://api.example.com/v1/models")
+        with pytest.raises(httpx.ConnectError, match="real network is disabled"):
+            httpx.get("https://api.example.com/v1/models")
+        return "billing"
+
+    result = sh.run(_scenario("3s"), agent=agent)
+    assert _statuses(result) == {"ok"}
+    assert seen and set(seen) == {202}
+    background = result.diagnostics["background_hosts"]
+    assert background == {"api.example.com": len(seen) // 2,
+                          "telemetry.example.com": len(seen) // 2}
+    # Agent code calling a real host is counted (and warned about) apart from background.
+    assert result.diagnostics["blocked_hosts"] == {"api.example.com": 2 * len(seen) // 2}
+
+
+def test_openai_agents_tracing_exporter_is_answered_in_process(monkeypatch, caplog):
+    pytest.importorskip("agents", reason="openai-agents not installed")
+    from agents import Agent, OpenAIChatCompletionsModel, Runner, set_trace_processors
+    from agents.tracing.processors import (BackendSpanExporter, BatchTraceProcessor,
+                                           default_processor)
+    from openai import AsyncOpenAI
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-simulated")
+    processors = []
+
+    def agent(payload, ctx):
+        if not processors:  # the SDK's exporter, flushing every simulated second
+            processors.append(BatchTraceProcessor(BackendSpanExporter(), schedule_delay=1.0))
+            set_trace_processors(processors)
+        client = AsyncOpenAI(base_url=ctx.base_urls["llm"] + "/v1", api_key="sim")
+        router = Agent(name="router", instructions="Route the ticket.",
+                       model=OpenAIChatCompletionsModel("small", client))
+        Runner.run_sync(router, payload["messages"][0]["text"])
+        return "billing"
+
+    try:
+        with caplog.at_level("WARNING", logger="openai.agents"):
+            result = sh.run(_scenario("5s"), agent=agent)
+    finally:
+        set_trace_processors([default_processor()])
+    assert _statuses(result) == {"ok"}
+    assert result.diagnostics["background_hosts"].get("api.openai.com", 0) >= 1
+    assert not result.diagnostics["blocked_hosts"]
+    assert not [r for r in caplog.records if "Tracing" in r.getMessage()]

@@ -3,8 +3,11 @@
 Every httpx client reaches the world: `ctx.http` is built on `SimTransport` /
 `AsyncSimTransport`, and during a run the default transports of `httpx` (and of `httpx2`,
 which recent `openai` SDKs use) are patched so that clients the agent builds itself, the
-SDK's included, route simulated hosts to the world too. Any other host fails with
-`ConnectError`: no real network during a run.
+SDK's included, route simulated hosts to the world too. No request reaches the real network
+during a run: agent code handling a ticket gets `ConnectError` for any other host;
+background code (tracing exporters and other daemon threads, threads from outside the run)
+gets an empty `202 Accepted` without the request leaving the process, so it stays quiet;
+both are counted. `requests`/`urllib3` get the same treatment.
 
 The world answers a `SimRequest` with a `SimResponse` after a simulated latency; a failure
 (connection refused, read timeout, reset) becomes the exception the client library raises
@@ -16,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import io
 import json
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -209,34 +213,57 @@ def _blocked(mod: ModuleType, request: Any, world: World) -> Any:
         f"'{SIM_DOMAIN}', see ctx.base_urls)", request=request)
 
 
+class Background:
+    """Requests to real hosts from background code during a run, answered in-process."""
+
+    def __init__(self) -> None:
+        self.hosts: dict[str, int] = {}
+
+    def wants(self, thread: int, host: str) -> bool:
+        """True for background code calling a real host: off the simulation thread (a
+        thread from outside the run), or on it with no ticket (a daemon thread the agent's
+        framework started, such as a tracing exporter)."""
+        if host.endswith(SIM_DOMAIN):
+            return False
+        return threading.get_ident() != thread or current_scope.get() is None
+
+    def count(self, host: str) -> None:
+        self.hosts[host] = self.hosts.get(host, 0) + 1
+
+
 class _Bridge:
     """Binds an httpx-like module (httpx or httpx2) to a run's exchange.
 
-    Only the simulation thread is simulated. A patched default transport used from another
-    thread (a notebook's kernel, telemetry, a thread the agent started) keeps its real
-    behaviour for real hosts; a simulated host from there is a clear error, since its
-    answer would have to come from another thread's point in simulated time.
+    Only the simulation thread is simulated: a simulated host called from another thread
+    is a clear error, since its answer would have to come from another thread's point in
+    simulated time (threads the agent starts during a run are simulated, see greenthreads).
     """
 
-    def __init__(self, mod: ModuleType, exchange: Exchange) -> None:
+    def __init__(self, mod: ModuleType, exchange: Exchange, background: Background) -> None:
         self.mod = mod
         self.exchange = exchange
+        self.background = background
         self.original_sync: Callable[..., Any] | None = None
         self.original_async: Callable[..., Any] | None = None
 
-    def _foreign(self, request: Any) -> bool:
-        """True when called off the simulation thread; raises for a simulated host."""
-        if threading.get_ident() == self.exchange.clock.thread:
-            return False
-        if request.url.host.endswith(SIM_DOMAIN):
+    def _quietly(self, request: Any) -> Any | None:
+        """The in-process answer for background code, or None for simulated code; raises
+        for a simulated host called from another thread."""
+        host = request.url.host
+        if self.background.wants(self.exchange.clock.thread, host):
+            self.background.count(host)
+            return self.mod.Response(202, headers=[("content-type", "application/json")],
+                                     content=b"{}", request=request)
+        if threading.get_ident() != self.exchange.clock.thread:
             raise self.mod.ConnectError(
-                f"simharness: {request.url.host!r} answers only the simulation thread; "
-                "HTTP from threads the agent starts is not simulated", request=request)
-        return True
+                f"simharness: {host!r} answers only the simulation thread; HTTP from "
+                "threads started outside the run is not simulated", request=request)
+        return None
 
     def send_sync(self, request: Any, transport: Any = None) -> Any:
-        if self._foreign(request) and transport is not None and self.original_sync:
-            return self.original_sync(transport, request)
+        quiet = self._quietly(request)
+        if quiet is not None:
+            return quiet
         if not request.url.host.endswith(SIM_DOMAIN):
             return _blocked(self.mod, request, self.exchange.world)
         sreq = _to_sim(request, request.read())
@@ -248,8 +275,9 @@ class _Bridge:
         return _raise_or_build(self.mod, request, response)
 
     async def send_async(self, request: Any, transport: Any = None) -> Any:
-        if self._foreign(request) and transport is not None and self.original_async:
-            return await self.original_async(transport, request)
+        quiet = self._quietly(request)
+        if quiet is not None:
+            return quiet
         if not request.url.host.endswith(SIM_DOMAIN):
             return _blocked(self.mod, request, self.exchange.world)
         sreq = _to_sim(request, await request.aread())
@@ -312,7 +340,9 @@ class Network:
         import httpx
 
         self.exchange = exchange
-        self._bridges = {mod.__name__: _Bridge(mod, exchange) for mod in _http_modules()}
+        self.background = Background()
+        self._bridges = {mod.__name__: _Bridge(mod, exchange, self.background)
+                         for mod in _http_modules()}
         for name in self._bridges:
             if name not in _CLASSES:
                 _CLASSES[name] = _transport_classes(importlib.import_module(name))
@@ -342,8 +372,39 @@ class Network:
                 lambda transport, request, b=bridge: b.send_sync(request, transport))
             mod.AsyncHTTPTransport.handle_async_request = (  # type: ignore[method-assign]
                 lambda transport, request, b=bridge: b.send_async(request, transport))
+        with contextlib.suppress(ImportError):
+            import urllib3
+
+            pool_cls = urllib3.connectionpool.HTTPConnectionPool
+            saved.append((pool_cls, "urlopen", pool_cls.urlopen))
+            pool_cls.urlopen = self._urllib3_urlopen(urllib3)  # type: ignore[method-assign]
         try:
             yield
         finally:
             for cls, attr, original in saved:
                 setattr(cls, attr, original)
+
+    def _urllib3_urlopen(self, urllib3: Any) -> Callable[..., Any]:
+        """`urlopen` for urllib3 (under `requests`) during a run: never the network."""
+        background, thread, world = self.background, self.exchange.clock.thread, \
+            self.exchange.world
+
+        def urlopen(pool: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+            host = pool.host
+            if background.wants(thread, host):
+                background.count(host)
+                return urllib3.HTTPResponse(
+                    body=io.BytesIO(b"{}"), headers={"content-type": "application/json"},
+                    status=202, reason="Accepted", preload_content=False,
+                    decode_content=False)
+            if host.endswith(SIM_DOMAIN):
+                why = (f"simharness: {host!r} is simulated for httpx clients only; use "
+                       "httpx (or ctx.http) for it")
+            else:
+                world.blocked(host)
+                why = (f"simharness: real network is disabled during a simulation run; "
+                       f"{host!r} is not a simulated host")
+            raise urllib3.exceptions.MaxRetryError(
+                pool, url, urllib3.exceptions.NewConnectionError(pool, why))
+
+        return urlopen
