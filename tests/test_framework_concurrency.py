@@ -386,8 +386,11 @@ def test_background_threads_never_reach_the_real_network_and_stay_quiet():
 def test_openai_agents_tracing_exporter_is_answered_in_process(monkeypatch, caplog):
     pytest.importorskip("agents", reason="openai-agents not installed")
     from agents import Agent, OpenAIChatCompletionsModel, Runner, set_trace_processors
-    from agents.tracing.processors import (BackendSpanExporter, BatchTraceProcessor,
-                                           default_processor)
+    from agents.tracing.processors import (
+        BackendSpanExporter,
+        BatchTraceProcessor,
+        default_processor,
+    )
     from openai import AsyncOpenAI
 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-simulated")
