@@ -8,6 +8,7 @@ import concurrent.futures as cf
 import os
 import re
 import signal
+import socket
 import sys
 import textwrap
 import threading
@@ -71,6 +72,17 @@ def test_reading_stdin_is_hung_with_a_clear_reason(monkeypatch):
         os.close(write_end)
     assert record.status == "hung"
     assert "reading standard input" in record.error
+
+
+def test_waiting_on_a_real_socket_is_hung_with_a_clear_reason():
+    def agent(payload, ctx):
+        mine, _theirs = socket.socketpair()  # the other end never sends
+        with mine, _theirs:
+            return mine.recv(16)
+
+    record = _first(sh.run(_scenario(max_consecutive_hangs=1), agent=agent))
+    assert record.status == "hung"
+    assert "waiting on a real network socket" in record.error
 
 
 def test_waiting_on_an_event_nothing_sets_ends_at_the_ticket_timeout_with_where():
