@@ -194,8 +194,11 @@ def test_a_real_ctrl_c_still_stops_the_run():
         os.kill(os.getpid(), signal.SIGINT)
         return "billing"
 
-    with pytest.raises(KeyboardInterrupt):
-        sh.run(_scenario("3s"), agent=agent)
+    with pytest.raises(KeyboardInterrupt) as stopped:
+        sh.run(_scenario("30s"), agent=agent)
+    # The run stopped at the first ticket and kept what had finished (nothing yet).
+    result = stopped.value.result
+    assert not result.complete and not result.records
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
