@@ -5,6 +5,9 @@ wait (`time.sleep`, an HTTP round trip) switches back to the SimPy process that 
 greenlet, which yields the SimPy event and switches back in when it fires. Async agent code
 runs on `SimEventLoop`, a real asyncio loop whose clock is `env.now`: timers become SimPy
 timeouts, and the loop's selector, instead of sleeping, steps SimPy until asyncio has work.
+An event loop that sync code creates during a run (`asyncio.run`, `run_sync` wrappers) is a
+`GreenletLoop`: the same clock, but its selector switches its greenlet back to the
+simulation instead. (Threads started during a run are greenlets too: see greenthreads.)
 
 While a run is active `time.sleep`, `time.monotonic`, `time.perf_counter` (and their `_ns`
 forms) are patched to read the simulated clock on the simulation thread, and time-machine
