@@ -415,3 +415,20 @@ def test_openai_agents_tracing_exporter_is_answered_in_process(monkeypatch, capl
     assert result.diagnostics["background_hosts"].get("api.openai.com", 0) >= 1
     assert not result.diagnostics["blocked_hosts"]
     assert not [r for r in caplog.records if "Tracing" in r.getMessage()]
+
+
+def test_threads_and_event_loops_are_simulated_in_a_notebook_run():
+    """Inside a running event loop (a notebook), the run moves to a thread of its own; the
+    threads and loops its agents start are simulated there just the same."""
+
+    def agent(payload, ctx):
+        with cf.ThreadPoolExecutor(max_workers=2) as pool:
+            pool.submit(time.sleep, 3).result()
+        return asyncio.run(asyncio.sleep(1, "billing"))
+
+    async def notebook_cell():
+        return sh.run(_scenario("5s"), agent=agent)
+
+    result = asyncio.run(notebook_cell())
+    assert _statuses(result) == {"ok"}
+    assert all(r.service_s == pytest.approx(4.0) for r in result.records)
