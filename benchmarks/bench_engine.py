@@ -10,11 +10,17 @@ Prints tickets per second of wall time for:
   - a bare httpx.Client.post against a MockTransport (the client library's own floor);
 plus ratios, peak memory of a 100,000-ticket run (in a child process), and the wall time
 of an hour-long outage met by 60 s backoffs against the same hour with no fault.
+
+Then, for each agent in `examples/frameworks/` whose framework is installed, the wall time
+one simulated hour of the shipped baseline (2 tickets/s) costs, measured on a few
+simulated minutes and scaled, next to the same logic on the plain openai SDK
+(`--frameworks-minutes`, `--skip-frameworks`).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import resource
 import subprocess
@@ -30,6 +36,7 @@ import simpy
 import simharness as sh
 from simharness.scenario import scenario_from_dict
 
+REPO = Path(__file__).resolve().parent.parent
 RATE = 8.0
 WORKERS = 64
 TARGETS = {"trivial_tps": 30_000, "trivial_ratio": 8.0, "httpx_tps": 4_000, "peak_mb": 500}
@@ -141,9 +148,87 @@ def outage_vs_baseline(tickets: int) -> tuple[tuple[float, int], tuple[float, in
     return (base, base_calls), (faulted, faulted_calls)
 
 
+#: (label, agent reference, module the framework needs), the plain SDK agent first.
+FRAMEWORK_AGENTS = [
+    ("plain openai SDK (reference)", "plain_chat:Router", "openai"),
+    ("openai SDK, tools", "openai_tools:Router", "openai"),
+    ("openai SDK, chat.completions.parse", "openai_parse:Router", "openai"),
+    ("openai SDK, Responses API (async)", "openai_responses:Router", "openai"),
+    ("openai SDK, streaming (sync)", "openai_streaming:Router", "openai"),
+    ("openai SDK, streaming parse (async)", "openai_streaming:AsyncRouter", "openai"),
+    ("instructor, TOOLS", "instructor_agent:Router", "instructor"),
+    ("instructor, JSON", "instructor_agent:JsonRouter", "instructor"),
+    ("pydantic-ai, run", "pydantic_ai_agent:Router", "pydantic_ai"),
+    ("pydantic-ai, NativeOutput, run", "pydantic_ai_agent:NativeRouter", "pydantic_ai"),
+    ("pydantic-ai, run_sync", "pydantic_ai_agent:SyncRouter", "pydantic_ai"),
+    ("pydantic-ai, NativeOutput, run_sync", "pydantic_ai_agent:SyncNativeRouter", "pydantic_ai"),
+    ("LangChain, json_schema", "langchain_agent:Router", "langchain_openai"),
+    ("LangChain, function_calling", "langchain_agent:FunctionCallingRouter", "langchain_openai"),
+    ("LangGraph, parallel sync branches", "langgraph_agent:Router", "langgraph"),
+    ("openai-agents, Runner.run", "openai_agents_agent:Router", "agents"),
+    ("openai-agents, Runner.run_sync", "openai_agents_agent:SyncRouter", "agents"),
+    ("anthropic SDK, tools", "anthropic_tools:Router", "anthropic"),
+]
+
+
+FRAMEWORK_RUN = """
+import json, sys, time
+import yaml
+sys.path.insert(0, {repo!r})
+import simharness as sh
+data = yaml.safe_load(open({scenario!r}))
+data["duration"] = "{minutes}m"
+data.pop("expect", None)
+sh.run(dict(data, duration="10s"), agent={agent!r})  # warm-up: lazy imports, first calls
+start = time.perf_counter()
+result = sh.run(data, agent={agent!r})
+wall = time.perf_counter() - start
+m = result.metrics
+print(json.dumps([wall, m["tickets"]["total"], m["tickets"]["failed"], m["routing"]["accuracy"]]))
+"""
+
+
+def framework_rows(minutes: float, timeout: float = 900) -> list[tuple[str, str, str]]:
+    """Wall seconds per simulated hour of the baseline, per framework agent.
+
+    Each agent runs in a child process (a clean import state), after a 10-second warm-up
+    run that pays for imports and first calls, bounded by `timeout` wall seconds.
+    """
+    rows: list[tuple[str, str, str]] = []
+    reference: float | None = None
+    for label, ref, module in FRAMEWORK_AGENTS:
+        if importlib.util.find_spec(module) is None:
+            rows.append((label, "skipped", f"{module} is not installed"))
+            continue
+        code = FRAMEWORK_RUN.format(repo=str(REPO), minutes=minutes,
+                                    scenario=str(REPO / "scenarios" / "baseline.yaml"),
+                                    agent="examples.frameworks." + ref)
+        try:
+            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                 timeout=timeout, cwd=REPO)
+        except subprocess.TimeoutExpired:
+            rows.append((label, "timed out", f"no result within {timeout:g} s of wall time"))
+            continue
+        if out.returncode != 0:
+            last = (out.stderr.strip().splitlines() or ["?"])[-1]
+            rows.append((label, "failed", last[:120]))
+            continue
+        wall, total, failed, accuracy = json.loads(out.stdout.strip().splitlines()[-1])
+        per_hour = wall * 3600 / (minutes * 60)
+        reference = per_hour if reference is None else reference
+        note = (f"{total} tickets, {failed} failed, accuracy {accuracy:.3f}; "
+                f"{per_hour / reference:.1f}x the plain SDK agent")
+        rows.append((label, f"{per_hour:,.0f} s / sim hour", note))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller runs")
+    parser.add_argument("--frameworks-minutes", type=float, default=None,
+                        help="simulated minutes per framework agent (default 3, 1 with --quick)")
+    parser.add_argument("--skip-frameworks", action="store_true",
+                        help="leave out the framework agents")
     args = parser.parse_args()
     n = 20_000 if args.quick else 100_000
     n_http = 5_000 if args.quick else 20_000
@@ -176,6 +261,15 @@ def main() -> None:
     print(f"simharness {sh.__version__}, python {sys.version.split()[0]}, "
           f"max RSS of this process {own_rss} MB")
     for name, value, note in rows:
+        print(f"{name:<{width}}  {value:>22}  {note}")
+    if args.skip_frameworks:
+        return
+    minutes = args.frameworks_minutes or (1.0 if args.quick else 3.0)
+    print(f"\nframework agents: wall time per simulated hour of the baseline "
+          f"(measured on {minutes:g} simulated minutes, sh.run with metrics)")
+    framework = framework_rows(minutes)
+    width = max(len(r[0]) for r in framework)
+    for name, value, note in framework:
         print(f"{name:<{width}}  {value:>22}  {note}")
 
 
