@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
@@ -22,12 +23,10 @@ from .agents.adapter import AgentHandler, resolve_agent
 from .agents.context import AgentContext
 from .agents.runner import AgentRunner, Outcome
 from .records import EventScope, TicketRecord
-from .rng import BufferedSampler, derive_seed, numpy_stream
-from .scenario import Scenario, SyntheticTraffic
+from .scenario import Scenario
 from .seeded_random import seeded_globals
-from .traffic.arrivals import piecewise_arrivals, poisson_arrivals
-from .traffic.synthetic import SyntheticGenerator
-from .traffic.ticket import Customer, Ticket
+from .traffic.sources import TicketSource, build_traffic
+from .traffic.ticket import Ticket
 from .vclock import AgentGreenlet, Clock, RunStalled, wall_clock
 from .watchdog import Watchdog
 from .workers import Workers
@@ -65,6 +64,12 @@ class RunOutput:
     threads_started: int = 0
     #: Requests from background code (exporters) to real hosts, answered in-process.
     background_hosts: dict[str, int] | None = None
+    #: What each traffic source did (a replay's rows read, unreadable, sent...), or None.
+    traffic: list[dict[str, Any] | None] = field(default_factory=list)
+    #: The simulated wall-clock time of t=0 (a replay's first timestamp, or `start`).
+    start: datetime | None = None
+    #: Every route the traffic knows (configured, or found in replayed files).
+    routes: list[str] = field(default_factory=list)
 
 
 #: How many hung tickets a run's results describe in full (the rest are counted).
@@ -87,16 +92,14 @@ class Engine:
         self.progress = progress
 
         self.env = simpy.Environment()
-        self.clock = Clock(self.env, scenario.start)
         self.workers = Workers(self.env, scenario.agent.workers)  # the rest queue
-        self.sources = self._build_sources()
-        self.routes = list(dict.fromkeys(r for cfg in self._synthetic() for r in cfg.routes))
-        customers: dict[str, Customer] = {}
-        for generator, _times in self.sources:
-            customers.update(generator.customers())
+        self.traffic = build_traffic(scenario, self.seed)
+        self.start = self.traffic.epoch
+        self.routes = self.traffic.routes
+        self.clock = Clock(self.env, self.start)
         self.faults = FaultPlan(scenario.faults, self.seed)
-        self.world = SimWorld(self.env, scenario.world, self.routes, self.seed, scenario.start,
-                              customers, self.faults)
+        self.world = SimWorld(self.env, scenario.world, self.routes, self.seed, self.start,
+                              self.traffic.customers, self.faults)
         self.network = Network(Exchange(self.env, self.clock, self.world))
         self.http = self.network.client(asynchronous=self.handler.is_async,
                                         timeout=scenario.agent.http_timeout)
@@ -122,47 +125,14 @@ class Engine:
         self._events_done = 0
         self._last_delivery = 0.0
 
-    # -- building ----------------------------------------------------------------------
-    def _build_sources(self) -> list[tuple[SyntheticGenerator, Any]]:
-        sources = []
-        many = len(self.scenario.traffic) > 1
-        threshold = self.scenario.world.escalation.account_value_at_least
-        end = self.scenario.duration
-        for i, cfg in enumerate(self._synthetic()):
-            follow_up = BufferedSampler(cfg.follow_up_delay,
-                                        numpy_stream(self.seed, "traffic", i, "follow-up"))
-            generator = SyntheticGenerator(
-                cfg.routes, cfg.mix.model_dump(), seed=derive_seed(self.seed, "traffic", i),
-                escalation_threshold=threshold, channels=cfg.channels, languages=cfg.languages,
-                follow_up_delay=follow_up, id_prefix=f"T{i}-" if many else "T",
-                customer_seed=derive_seed(self.seed, "customers"))
-            rng = numpy_stream(self.seed, "traffic", i, "arrivals")
-            until = end if cfg.until is None else min(cfg.until, end)
-            if cfg.schedule is not None:
-                times = piecewise_arrivals([(s.at, s.rate) for s in cfg.schedule], cfg.start,
-                                           until, rng)
-            else:
-                assert cfg.rate is not None  # the scenario requires rate or schedule
-                times = poisson_arrivals(cfg.rate, cfg.start, until, rng)
-            sources.append((generator, times))
-        return sources
-
-    def _synthetic(self) -> list[SyntheticTraffic]:
-        configs = [source.synthetic for source in self.scenario.traffic]
-        assert all(c is not None for c in configs)  # the only source kind so far
-        return configs  # type: ignore[return-value]
-
     # -- SimPy processes ---------------------------------------------------------------
-    def _arrivals(self, generator: SyntheticGenerator,
-                  times: Any) -> Generator[simpy.Event, Any, None]:
+    def _arrivals(self, source: TicketSource) -> Generator[simpy.Event, Any, None]:
         env = self.env
-        index = 0
-        for at in times:
-            delay = at - env.now
+        for ticket in source.tickets():
+            delay = ticket.created_at - env.now
             if delay > 0:
                 yield env.timeout(delay)
-            self._start_ticket(generator.make_ticket(index, at))
-            index += 1
+            self._start_ticket(ticket)
         self._arrivals_open -= 1
         self._check_done()
 
@@ -170,7 +140,8 @@ class Engine:
         record = TicketRecord(
             ticket_id=ticket.id, conversation_id=ticket.conversation_id,
             arrived_at=ticket.created_at, true_route=list(ticket.true_routes),
-            true_escalate=ticket.escalate, tags=list(ticket.tags))
+            true_escalate=ticket.escalate, tags=list(ticket.tags), origin=ticket.origin,
+            past_route=ticket.past_routes, past_escalate=ticket.past_escalate)
         self._open[ticket.id] = record
         plan = [(m.delay, k) for k, m in enumerate(ticket.messages)]
         for fault in self.faults.for_delivery(self.env.now, ticket.id):
@@ -255,7 +226,7 @@ class Engine:
             record.started_at = start
         ctx = AgentContext(ticket.id, ticket.conversation_id, k, self.http, self.base_urls,
                            self._states, record.log, self._now, self.runner.sleep)
-        payload: Any = ticket.payload(k, self.scenario.start)
+        payload: Any = ticket.payload(k, self.start)
         for fault in self.faults.for_payload(start, ticket.id, k):
             if isinstance(payload, dict):
                 payload = fault.injector.mutate(payload)
@@ -380,9 +351,9 @@ class Engine:
     def run(self) -> RunOutput:
         started = wall_clock()
         env = self.env
-        for generator, times in self.sources:
+        for source in self.traffic.sources:
             self._arrivals_open += 1
-            env.process(self._arrivals(generator, times))
+            env.process(self._arrivals(source))
         end = self._all_done | env.process(self._hard_end()) | self._stop
         if self.progress is not None:
             env.process(self._progress(self.scenario.duration))
@@ -419,7 +390,9 @@ class Engine:
             blocked_hosts=dict(self.world.blocked_hosts), warnings=dict(self.clock.warnings),
             hung_interrupts=self.watchdog.fired, interrupted=interrupted,
             stopped=self._stopped, hangs=self._hangs, threads_started=threads.started,
-            background_hosts=dict(self.network.background.hosts))
+            background_hosts=dict(self.network.background.hosts),
+            traffic=[source.report() for source in self.traffic.sources], start=self.start,
+            routes=list(self.routes))
 
     def _record_unfinished(self) -> None:
         """Tickets still open when the run ends are recorded as timed out."""

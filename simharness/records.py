@@ -43,6 +43,11 @@ class TicketRecord:
     log: list[str] = field(default_factory=list)
     #: Findings about the agent's HTTP client (`kind: detail`, see world/client_audit.py).
     client: list[str] = field(default_factory=list)
+    #: Where a replayed ticket came from ("tickets.csv:17"); empty for synthetic ones.
+    origin: str = ""
+    #: What production decided back then, for replayed tickets with past_route/past_escalate.
+    past_route: list[str] | None = None
+    past_escalate: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -62,13 +62,10 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _unknown_labels(scenario: Scenario, records: list[TicketRecord]) -> dict[str, int]:
+def _unknown_labels(routes: Collection[str], records: list[TicketRecord]) -> dict[str, int]:
     """Predicted labels that are not routes: usually an agent returning the model's raw
     JSON text instead of the route in it, which otherwise only shows as low accuracy."""
-    known = {"human_review"}
-    for source in scenario.traffic:
-        if source.synthetic is not None:
-            known.update(source.synthetic.routes)
+    known = {"human_review", *routes}
     counts: dict[str, int] = {}
     for record in records:
         for label in record.pred_route:
@@ -175,7 +172,10 @@ class Result:
             "stopped_early": output.stopped, "hangs": output.hangs or [],
             "threads_started": output.threads_started,
             "background_hosts": output.background_hosts or {},
-            "unknown_labels": _unknown_labels(scenario, output.records)}
+            "unknown_labels": _unknown_labels(output.routes, output.records)}
+        replays = [report for report in output.traffic if report is not None]
+        if replays:
+            self.diagnostics["replay"] = replays
         self.run_info = {"wall_seconds": round(output.wall_seconds, 3), "versions": _versions(),
                          "tickets_per_second": round(len(output.records)
                                                      / max(output.wall_seconds, 1e-9), 1)}

@@ -151,6 +151,7 @@ def _bound_text(value: Any) -> str:
 # --------------------------------------------------------------------------- scenario
 
 _ISSUES = "simharness.scenario.issues"
+_BASE_DIR = "simharness.scenario.base_dir"
 
 
 class _Issue(NamedTuple):
@@ -246,8 +247,26 @@ class Scenario(_Model):
                                      f"unknown target {fault.target!r}; "
                                      f"valid targets: {', '.join(targets)}"))
         issues += self._expect_issues()
+        issues += self._replay_issues((info.context or {}).get(_BASE_DIR))
         _report(issues, info)
         return self
+
+    def _replay_issues(self, base_dir: Path | None) -> list[_Issue]:
+        """Every replayed file opens and has the columns its mapping names (the rows are
+        read when the run starts)."""
+        if base_dir is None:
+            return []
+        from .traffic.replay import check  # lazily: readers are only needed for replays
+        from .traffic.row_mapping import MappingError
+
+        issues = []
+        for i, source in enumerate(self.traffic):
+            if source.replay is not None:
+                try:
+                    check(source.replay, base_dir)
+                except MappingError as exc:
+                    issues.append(_Issue(("traffic", i, "replay", *exc.field), exc.message))
+        return issues
 
     def _expect_issues(self) -> list[_Issue]:
         """Every `expect:` key names a metric this scenario will have (after fault names)."""
@@ -397,8 +416,9 @@ def _validate(data: Any, filename: str, positions: SourceMap,
         )])
     locator = _Locator(data, filename, positions, overridden or [])
     issues: list[_Issue] = []
+    base_dir = Path.cwd() if filename.startswith("<") else Path(filename).parent
     try:
-        scenario = Scenario.model_validate(data, context={_ISSUES: issues})
+        scenario = Scenario.model_validate(data, context={_ISSUES: issues, _BASE_DIR: base_dir})
     except ValidationError as exc:
         errors = [locator.pydantic(e) for e in exc.errors()]
         errors += [locator.at(*issue) for issue in issues]  # found before validation failed

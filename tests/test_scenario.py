@@ -226,12 +226,12 @@ BROKEN = [
     pytest.param(
         "name: t\nduration: 1h\ntraffic:\n  - synthetic:\n      rate: 2/s\n"
         "    rate: 1/s\n",
-        ["f.yaml:6:5 traffic[0].rate: unknown field 'rate' (expected one of: synthetic)"],
+        ["f.yaml:6:5 traffic[0].rate: unknown field 'rate' (expected one of: synthetic, replay)"],
         id="wrong-indent",
     ),
     pytest.param(
         "name: t\nduration: 1h\ntraffic:\n  - {}\n",
-        ["f.yaml:4:5 traffic[0]: a traffic source needs a kind: 'synthetic'"],
+        ["f.yaml:4:5 traffic[0]: a traffic source needs exactly one kind: 'synthetic' or 'replay'"],
         id="traffic-without-kind",
     ),
     pytest.param(

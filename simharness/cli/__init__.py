@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "validate": "validate",
     "history": "history",
     "diff": "diff",
+    "traffic": "traffic",
 }
 
 

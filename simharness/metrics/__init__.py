@@ -24,6 +24,7 @@ from .routing import (
     routing_accuracy,
     routing_metrics,
 )
+from .shadow import shadow_metrics
 
 if TYPE_CHECKING:
     from ..scenario import Scenario
@@ -57,9 +58,12 @@ def compute(records: Sequence[TicketRecord], *, sim_seconds: float,
     """
     settings = Settings.of(config)
     calls = sum(r.calls for r in records)
-    return {
+    # Replayed tickets without a route column have no truth: routing is measured on the rest.
+    labelled = [r for r in records if r.true_route]
+    out = {
         "tickets": _tickets(records),
-        "routing": routing_metrics(records, routes=settings.routes, windows=fault_windows),
+        "routing": {**routing_metrics(labelled, routes=settings.routes, windows=fault_windows),
+                    "labelled": len(labelled)},
         "escalation": escalation_metrics(records),
         "latency": latency_metrics(records, settings.sla),
         "cost": cost_metrics(records, sim_seconds=sim_seconds,
@@ -71,6 +75,10 @@ def compute(records: Sequence[TicketRecord], *, sim_seconds: float,
                                      never_ending=settings.never_ending),
         "client": client_metrics(records),
     }
+    shadow = shadow_metrics(records)
+    if shadow is not None:
+        out["shadow"] = shadow
+    return out
 
 
 def lookup(metrics: dict[str, Any], path: str) -> Any:

@@ -60,9 +60,8 @@ class Settings:
     def of(cls, config: Scenario | None) -> Settings:
         if config is None:
             return cls()
-        routes = tuple(dict.fromkeys(
-            route for source in config.traffic if source.synthetic is not None
-            for route in source.synthetic.routes))
+        routes = tuple(dict.fromkeys(route for source in config.traffic
+                                     for route in source.routes))
         names = tuple(f.name for f in config.faults if f.name is not None)
         never = frozenset(f.name for f in config.faults
                           if f.name is not None and math.isinf(f.window()[1]))

@@ -13,6 +13,7 @@ from ..records import STATUSES
 from ..world.client_audit import KINDS as CLIENT_KINDS
 from .latency import END_TO_END, PARTS
 from .recovery import FIELDS as RECOVERY_FIELDS
+from .shadow import FIELDS as SHADOW_FIELDS
 
 if TYPE_CHECKING:
     from ..scenario import Scenario
@@ -45,9 +46,14 @@ def metric_paths(scenario: Scenario) -> set[str]:
     from ..scenario import TAGS  # lazily: the scenario module imports this one lazily too
 
     out = set(STATIC)
-    routes = dict.fromkeys(r for source in scenario.traffic if source.synthetic is not None
-                           for r in source.synthetic.routes)
+    routes = dict.fromkeys(r for source in scenario.traffic for r in source.routes)
     out |= {f"routing.per_route.{r}.{k}" for r in routes for k in PER_ROUTE}
+    out |= {f"routing.by_route.{r}" for r in routes}
+    out.add("routing.labelled")
+    if any(source.replay is not None and (source.replay.columns.past_route is not None
+                                          or source.replay.columns.past_escalate is not None)
+           for source in scenario.traffic):
+        out |= {f"shadow.{k}" for k in SHADOW_FIELDS}
     out |= {f"routing.{cut}.{t}" for cut in ("by_tag", "by_tag_f1") for t in TAGS}
     names = [f.name for f in scenario.faults if f.name is not None]
     if names:

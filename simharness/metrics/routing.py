@@ -126,6 +126,8 @@ def routing_metrics(records: Sequence[TicketRecord], *, routes: Sequence[str] = 
     return {
         "accuracy": routing_accuracy(records),
         **label_scores(records, labels),
+        "by_route": {label: routing_accuracy([r for r in records if label in r.true_route])
+                     for label in labels if any(label in r.true_route for r in records)},
         "by_tag": {t: routing_accuracy(own) for t, own in tagged.items()},
         "by_tag_f1": {t: macro_f1(own, labels) for t, own in tagged.items()},
         "accuracy_excluding_review": routing_accuracy(kept),

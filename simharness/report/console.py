@@ -68,6 +68,13 @@ def print_summary(result: Result, console: Console) -> None:
     ]
     for name, count in m["faults"].items():
         rows.append((f"tickets touched by fault {name}", str(count)))
+    shadow = m.get("shadow")
+    if shadow:
+        rows.append(("agreement with production (disagreements)",
+                     f"{_fmt(shadow['agreement'], '.3f')} ({shadow['disagreements']})"))
+        rows.append(("accuracy: agent / production",
+                     f"{_fmt(shadow['agent_accuracy'], '.3f')} / "
+                     f"{_fmt(shadow['production_accuracy'], '.3f')}"))
     for name, value in rows:
         table.add_row(name, value)
     console.print(table)
@@ -75,6 +82,11 @@ def print_summary(result: Result, console: Console) -> None:
         style = "green" if slo.passed else "bold red"
         console.print(f"[{style}]{'PASS' if slo.passed else 'FAIL'}[/] {slo.message}",
                       highlight=False)
+    for line in replay_lines(result.diagnostics.get("replay") or []):
+        console.print(line, highlight=False, soft_wrap=True)
+    if t["total"] and not m["routing"].get("labelled", t["total"]):
+        console.print("[yellow]note[/]: no ticket has a known route (no route column): "
+                      "routing accuracy is not measured", highlight=False, soft_wrap=True)
     for label, count in result.diagnostics.get("unknown_labels", {}).items():
         console.print(f"[yellow]warning[/]: {count} ticket(s) routed to "
                       f"{escape(repr(label[:80]))}, which is not a route", highlight=False)
@@ -97,3 +109,28 @@ def print_wide(console: Console, renderable: Any) -> None:
         console.print(renderable)
     finally:
         console.width = saved
+
+
+def replay_lines(replays: list[dict[str, Any]], shown: int = 5) -> list[str]:
+    """One line per replayed file, then its first unreadable rows by line."""
+    lines = []
+    for stats in replays:
+        extra = []
+        if stats.get("unreadable"):
+            extra.append(f"{stats['unreadable']:,} unreadable")
+        if stats.get("filtered"):
+            extra.append(f"{stats['filtered']:,} filtered out")
+        if stats.get("after_end"):
+            extra.append(f"{stats['after_end']:,} tickets after the end of the run not sent")
+        if stats.get("before_start"):
+            extra.append(f"{stats['before_start']:,} tickets before the start not sent")
+        note = f" ({'; '.join(extra)})" if extra else ""
+        lines.append(f"replay {escape(str(stats['path']))}: {stats['sent']:,} tickets sent from "
+                     f"{stats['rows']:,} rows{note}")
+        for item in (stats.get("first_unreadable") or [])[:shown]:
+            lines.append(f"  [yellow]unreadable[/] {escape(str(item['where']))}: "
+                         f"{escape(str(item['reason']))}")
+        if stats.get("unreadable", 0) > shown:
+            lines.append(f"  ... {stats['unreadable'] - shown:,} more unreadable rows "
+                         "(results.json lists the first 20 by line)")
+    return lines

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from matplotlib.figure import Figure
 
+from ..metrics.shadow import disagrees
 from ..records import TicketRecord
 from . import plots
 from .store import SCENARIO, LoadedRun, snapshot
@@ -241,13 +242,17 @@ def _metrics_section(run: LoadedRun) -> str:
                     if node else "<p>No fault windows in this run.</p>")
             wide.append(f"{heading}\n{body}")
         else:
-            skip = ("confusion", "per_route") if name == "routing" else ()
+            skip = ("confusion", "per_route", "by_route") if name == "routing" else ()
             body = _metric_table(name, node, skip) or "<p>none</p>"
             cards.append(f"<div>{heading}\n{body}</div>")
             per_route = node.get("per_route") if name == "routing" else None
             if isinstance(per_route, dict) and per_route:
+                by_route = node.get("by_route") or {}
+                rows = {route: {"accuracy": by_route.get(route), **values}
+                        if isinstance(values, dict) else values
+                        for route, values in per_route.items()}
                 wide.append('<h3 id="metrics-per-route">routing per route</h3>\n' + _keyed_table(
-                    "route", per_route, ("precision", "recall", "f1", "support"), name,
+                    "route", rows, ("accuracy", "precision", "recall", "f1", "support"), name,
                     "per-route"))
     return ('<section>\n<h2 id="metrics">Metrics</h2>\n<div class="grid">\n'
             + "\n".join(cards) + "\n</div>\n" + "\n".join(wide) + "\n</section>")
@@ -339,7 +344,8 @@ def _audit_row(r: TicketRecord) -> tuple[str, ...]:
     predicted = _routes(r.pred_route)
     if set(r.pred_route) != set(r.true_route) and r.pred_route:
         predicted = f'<span class="fail">{predicted}</span>'
-    return (f"<code>{esc(r.ticket_id)}</code>",
+    origin = f"<br><small>{esc(r.origin)}</small>" if r.origin else ""
+    return (f"<code>{esc(r.ticket_id)}</code>{origin}",
             f"{r.arrived_at:,.1f} s<br><small>{_clock(r.arrived_at)}</small>", status,
             _routes(r.true_route), predicted, esc(r.error or ""),
             esc(r.reason), esc(", ".join(r.faults)), log)
@@ -360,7 +366,54 @@ def _audit_section(run: LoadedRun) -> str:
             ("ticket", "arrived", "status", "true route", "predicted", "error", "reason",
              "faults", "agent log (ctx.log)"), (_audit_row(r) for r in chosen), cls="audit",
             ident="audit-trail")
-    return f'<section>\n<h2 id="audit">Audit trail</h2>\n{body}\n</section>'
+    return (f'<section>\n<h2 id="audit">Audit trail</h2>\n{body}\n{_shadow_table(run)}'
+            "\n</section>")
+
+
+def _shadow_table(run: LoadedRun) -> str:
+    """Tickets where the agent and production (a replay's past_route) disagree."""
+    differing = [r for r in run.records if disagrees(r)]
+    if not any(r.past_route is not None for r in run.records):
+        return ""
+    if not differing:
+        return ('<h3 id="shadow">Disagreements with production</h3>\n'
+                "<p>The agent routed every ticket as production did.</p>")
+    chosen = _spread(sorted(differing, key=lambda r: (r.arrived_at, r.ticket_id)),
+                     AUDIT_LIMIT)
+    rows = [(f"<code>{esc(r.ticket_id)}</code><br><small>{esc(r.origin)}</small>",
+             _routes(r.true_route), _routes(r.pred_route), _routes(r.past_route or []),
+             esc(r.reason)) for r in chosen]
+    note = (f"<p>{len(differing):,} tickets routed differently from production"
+            + (f"; {len(chosen):,} shown, evenly over the run" if len(chosen) < len(differing)
+               else "") + ".</p>")
+    return ('<h3 id="shadow">Disagreements with production</h3>\n' + note + "\n"
+            + _table(("ticket", "true route", "agent", "production", "agent's reason"), rows,
+                     cls="audit", ident="shadow-disagreements"))
+
+
+def _traffic_section(run: LoadedRun) -> str:
+    """What each replayed file gave: rows, tickets sent, and the unreadable rows by line."""
+    replays = run.diagnostics.get("replay") or []
+    if not replays:
+        return ""
+    parts = []
+    for stats in replays:
+        counts = [(esc(k.replace("_", " ")), fmt(stats.get(k)))
+                  for k in ("rows", "unreadable", "filtered", "tickets", "sent", "before_start",
+                            "after_end", "first_timestamp", "last_timestamp", "in_time_order")
+                  if stats.get(k) is not None]
+        parts.append(f"<h3>replay <code>{esc(stats.get('path'))}</code></h3>\n"
+                     + _table(("what", "value"), counts, cls="metrics"))
+        listed = stats.get("first_unreadable") or []
+        if listed:
+            total = stats.get("unreadable", len(listed))
+            parts.append(f"<p>{fmt(total)} unreadable rows were skipped; the first "
+                         f"{len(listed)}:</p>\n" + _table(
+                             ("where", "reason"),
+                             ((esc(i.get("where")), esc(i.get("reason"))) for i in listed),
+                             cls="audit"))
+    return ('<section>\n<h2 id="traffic">Replayed traffic</h2>\n' + "\n".join(parts)
+            + "\n</section>")
 
 
 def _scenario_section(run: LoadedRun) -> str:
@@ -420,10 +473,12 @@ def render_html(run: LoadedRun, images: dict[str, bytes]) -> str:
     """The whole page as one string (deterministic: no timestamps, no paths)."""
     nav = ('<nav><a href="#slo">SLOs</a><a href="#metrics">Metrics</a><a href="#client">'
            'Client</a><a href="#plots">Plots</a><a href="#audit">Audit trail</a>'
-           '<a href="#scenario">Scenario</a><a href="#run">Run</a></nav>')
-    body = "\n".join((_header(run), nav, _slo_section(run), _metrics_section(run),
-                      _client_section(run), _plots_section(images), _audit_section(run),
-                      _scenario_section(run), _run_section(run)))
+           + ('<a href="#traffic">Replayed traffic</a>' if run.diagnostics.get("replay")
+              else "") + '<a href="#scenario">Scenario</a><a href="#run">Run</a></nav>')
+    parts = (_header(run), nav, _slo_section(run), _metrics_section(run),
+             _client_section(run), _plots_section(images), _audit_section(run),
+             _traffic_section(run), _scenario_section(run), _run_section(run))
+    body = "\n".join(part for part in parts if part)
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
             f"<title>simharness report: {esc(run.name)} (seed {run.seed})</title>\n"

@@ -21,6 +21,8 @@ from itertools import accumulate
 
 from simharness.errors import ScenarioError
 from simharness.traffic import texts
+from simharness.traffic.customers import Person as _Person
+from simharness.traffic.customers import build_customers as _build_customers
 from simharness.traffic.texts import Compiled, TextRenderer
 from simharness.traffic.ticket import Customer, Message, Ticket
 
@@ -29,16 +31,6 @@ KINDS = ("multi_issue", "mind_change", "ambiguous")
 
 MIX_KEYS = (*KINDS, "high_value")
 TAG_ORDER = ("multi_issue", "mind_change", "high_value", "ambiguous")
-
-N_REGULAR = 2000
-N_HIGH_VALUE = 200
-
-# Tier weights per pool; high-value accounts are mostly big companies, but not only.
-_REGULAR_TIERS = (("free", 0.45), ("pro", 0.35), ("business", 0.15), ("enterprise", 0.05))
-_HIGH_VALUE_TIERS = (("pro", 0.05), ("business", 0.30), ("enterprise", 0.65))
-# Median account value of a regular customer, as a fraction of the escalation threshold.
-_REGULAR_MEDIAN = {"free": 0.0, "pro": 0.005, "business": 0.06, "enterprise": 0.3}
-_VALUE_SIGMA = 0.9
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,14 +42,6 @@ class _RouteTexts:
     subjects: tuple[Compiled, ...]
     ambiguous: tuple[Compiled, ...]
     passing: tuple[Compiled, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class _Person:
-    """A customer plus the first name used to sign messages."""
-
-    customer: Customer
-    first_name: str
 
 
 class SyntheticGenerator:
@@ -73,7 +57,7 @@ class SyntheticGenerator:
     def __init__(self, routes: list[str], mix: dict[str, float], *, seed: int,
                  escalation_threshold: float, channels: list[str], languages: dict[str, float],
                  follow_up_delay: Callable[[], float], id_prefix: str = "T",
-                 customer_seed: int | None = None) -> None:
+                 customer_seed: int | None = None, customer_prefix: str = "C") -> None:
         _check_config(routes, mix, escalation_threshold, channels, languages)
         self._routes = tuple(routes)
         self._channels = tuple(channels)
@@ -88,7 +72,7 @@ class SyntheticGenerator:
         base_seed = seed if customer_seed is None else customer_seed
         setup_rng = random.Random(f"simharness.synthetic:{base_seed}")
         self._regular, self._high_value = _build_customers(base_seed, setup_rng,
-                                                           self._threshold)
+                                                           self._threshold, customer_prefix)
         self._by_id = {p.customer.id: p.customer
                        for p in sorted(self._regular + self._high_value,
                                        key=lambda p: p.customer.id)}
@@ -266,87 +250,3 @@ def _follow_ups_naming_no_route(routes: Sequence[str]) -> tuple[str, ...]:
                          re.IGNORECASE)
     kept = tuple(f for f in texts.MIND_CHANGE_FOLLOW_UPS if not pattern.search(f))
     return kept or texts.MIND_CHANGE_FOLLOW_UPS
-
-
-# -- customers -----------------------------------------------------------------------------
-
-
-def _build_customers(seed: int, rng: random.Random,
-                     threshold: float) -> tuple[tuple[_Person, ...], tuple[_Person, ...]]:
-    """Regular (value < threshold) and high-value (value >= threshold) customer pools.
-
-    Ids are shuffled across both pools so an id never reveals whether a customer is high value.
-    """
-    firsts, lasts, free_domains, company_domains = _faker_vocabulary(seed)
-    total = N_REGULAR + N_HIGH_VALUE
-    ids = [f"C{i:05d}" for i in range(1, total + 1)]
-    rng.shuffle(ids)
-    emails: set[str] = set()
-    people = []
-    for i, cid in enumerate(ids):
-        high_value = i >= N_REGULAR
-        tier = _weighted(rng, _HIGH_VALUE_TIERS if high_value else _REGULAR_TIERS)
-        value = _high_value(rng, threshold) if high_value else _regular_value(rng, tier,
-                                                                              threshold)
-        first, last = rng.choice(firsts), rng.choice(lasts)
-        domains = company_domains if tier in ("business", "enterprise") else free_domains
-        email = _unique_email(rng, first, last, rng.choice(domains), emails)
-        people.append(_Person(Customer(cid, f"{first} {last}", email, tier, value), first))
-    return tuple(people[:N_REGULAR]), tuple(people[N_REGULAR:])
-
-
-def _faker_vocabulary(seed: int) -> tuple[list[str], list[str], list[str], list[str]]:
-    """Name and domain vocabularies from a seeded Faker instance (imported here: it is slow)."""
-    from faker import Faker
-
-    fake = Faker("en_US")
-    fake.seed_instance(seed)
-
-    def distinct(make: Callable[[], str], n: int) -> list[str]:
-        return list(dict.fromkeys(make() for _ in range(n)))
-
-    return (distinct(fake.first_name, 300), distinct(fake.last_name, 300),
-            distinct(fake.free_email_domain, 30), distinct(fake.domain_name, 80))
-
-
-def _weighted(rng: random.Random, choices: Sequence[tuple[str, float]]) -> str:
-    u, acc = rng.random(), 0.0
-    for name, weight in choices:
-        acc += weight
-        if u < acc:
-            return name
-    return choices[-1][0]
-
-
-def _regular_value(rng: random.Random, tier: str, threshold: float) -> float:
-    """Lognormal around the tier's median, redrawn until strictly below the threshold."""
-    median = _REGULAR_MEDIAN[tier] * threshold
-    if median == 0:
-        return 0.0
-    for _ in range(100):
-        value = math.floor(median * rng.lognormvariate(0.0, _VALUE_SIGMA) * 100) / 100
-        if value < threshold:
-            return value
-    return math.nextafter(threshold, 0.0)
-
-
-def _high_value(rng: random.Random, threshold: float) -> float:
-    """At least the threshold, with a lognormal spread above it."""
-    value = math.ceil(threshold * math.exp(abs(rng.gauss(0.0, _VALUE_SIGMA))) * 100) / 100
-    return max(value, threshold)
-
-
-def _unique_email(rng: random.Random, first: str, last: str, domain: str,
-                  taken: set[str]) -> str:
-    f, lname = _ascii(first), _ascii(last)
-    local = rng.choice((f"{f}.{lname}", f"{f}{lname}", f"{f[:1]}{lname}", f"{f}_{lname}",
-                        f"{lname}.{f}"))
-    email = f"{local}@{domain}"
-    while email in taken:
-        email = f"{local}{rng.randrange(1, 1000)}@{domain}"
-    taken.add(email)
-    return email
-
-
-def _ascii(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", name.lower()) or "user"

@@ -49,6 +49,11 @@ class Ticket:
     messages: list[Message]
     tags: list[str] = field(default_factory=list)
     escalate: bool = False
+    #: Where a replayed ticket came from ("tickets.csv:17"); empty for synthetic ones.
+    origin: str = ""
+    #: What production decided back then (replayed tickets with a past_route column).
+    past_routes: list[str] | None = None
+    past_escalate: bool | None = None
 
     @property
     def true_routes(self) -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -25,7 +25,7 @@ class SimWorld:
     """Routes each simulated host to its service and applies the fault plan first."""
 
     def __init__(self, env: simpy.Environment, world: Any, routes: list[str], seed: int,
-                 epoch: datetime, customers: dict[str, Customer], faults: FaultPlan) -> None:
+                 epoch: datetime, customers: Mapping[str, Customer], faults: FaultPlan) -> None:
         self.env = env
         self.faults = faults
         self.llm = LLMService(world.llm, routes, seed, epoch.timestamp())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from ..rng import BufferedSampler, numpy_stream
@@ -33,7 +34,8 @@ class ToolService:
 class CRMService(ToolService):
     """`GET /customers/{id}` returns the customer's tier and account value."""
 
-    def __init__(self, name: str, config: Any, seed: int, customers: dict[str, Customer]) -> None:
+    def __init__(self, name: str, config: Any, seed: int,
+                 customers: Mapping[str, Customer]) -> None:
         super().__init__(name, config, seed)
         self.customers = customers
 
