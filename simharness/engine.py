@@ -22,10 +22,11 @@ from . import greenthreads
 from .agents.adapter import AgentHandler, resolve_agent
 from .agents.context import AgentContext
 from .agents.runner import AgentRunner, Outcome
+from .errors import ScenarioError
 from .records import EventScope, TicketRecord
 from .scenario import Scenario
 from .seeded_random import seeded_globals
-from .traffic.sources import TicketSource, build_traffic
+from .traffic.sources import TicketSource, build_traffic, scenario_dir
 from .traffic.ticket import Ticket
 from .vclock import AgentGreenlet, Clock, RunStalled, wall_clock
 from .watchdog import Watchdog
@@ -34,6 +35,7 @@ from .world import SimWorld
 from .world.client_audit import grade
 from .world.faults import FaultPlan
 from .world.http import Exchange, Network
+from .world.tools import ToolSetupError
 
 # The share of hung tickets is judged once this many ticket events have finished.
 _SHARE_AFTER = 10
@@ -70,6 +72,8 @@ class RunOutput:
     start: datetime | None = None
     #: Every route the traffic knows (configured, or found in replayed files).
     routes: list[str] = field(default_factory=list)
+    #: Per simulated tool: calls, and requests that matched no route.
+    tools: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 #: How many hung tickets a run's results describe in full (the rest are counted).
@@ -98,8 +102,12 @@ class Engine:
         self.routes = self.traffic.routes
         self.clock = Clock(self.env, self.start)
         self.faults = FaultPlan(scenario.faults, self.seed)
-        self.world = SimWorld(self.env, scenario.world, self.routes, self.seed, self.start,
-                              self.traffic.customers, self.faults)
+        try:
+            self.world = SimWorld(self.env, scenario.world, self.routes, self.seed, self.start,
+                                  self.traffic.customers, self.faults, scenario_dir(scenario))
+        except ToolSetupError as exc:
+            raise ScenarioError([scenario.error_at(("world", "tools", exc.tool, *exc.field),
+                                                   exc.message)]) from None
         self.network = Network(Exchange(self.env, self.clock, self.world))
         self.http = self.network.client(asynchronous=self.handler.is_async,
                                         timeout=scenario.agent.http_timeout)
@@ -392,7 +400,7 @@ class Engine:
             stopped=self._stopped, hangs=self._hangs, threads_started=threads.started,
             background_hosts=dict(self.network.background.hosts),
             traffic=[source.report() for source in self.traffic.sources], start=self.start,
-            routes=list(self.routes))
+            routes=list(self.routes), tools=self.world.tool_stats())
 
     def _record_unfinished(self) -> None:
         """Tickets still open when the run ends are recorded as timed out."""

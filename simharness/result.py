@@ -176,6 +176,8 @@ class Result:
         replays = [report for report in output.traffic if report is not None]
         if replays:
             self.diagnostics["replay"] = replays
+        if output.tools:
+            self.diagnostics["tools"] = output.tools
         self.run_info = {"wall_seconds": round(output.wall_seconds, 3), "versions": _versions(),
                          "tickets_per_second": round(len(output.records)
                                                      / max(output.wall_seconds, 1e-9), 1)}

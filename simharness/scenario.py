@@ -47,6 +47,7 @@ from .traffic.config import TAGS, RateStep, SyntheticTraffic, TagMix, TrafficSou
 from .units import Duration
 from .world.config import (
     Accuracy,
+    CassetteSpec,
     EscalationConfig,
     HumanReviewConfig,
     LLMConfig,
@@ -253,7 +254,7 @@ class Scenario(_Model):
 
     def _replay_issues(self, base_dir: Path | None) -> list[_Issue]:
         """Every replayed file opens and has the columns its mapping names (the rows are
-        read when the run starts)."""
+        read when the run starts); every cassette reads."""
         if base_dir is None:
             return []
         from .traffic.replay import check  # lazily: readers are only needed for replays
@@ -266,6 +267,15 @@ class Scenario(_Model):
                     check(source.replay, base_dir)
                 except MappingError as exc:
                     issues.append(_Issue(("traffic", i, "replay", *exc.field), exc.message))
+        for name, tool in self.world.tools.items():
+            if isinstance(tool.cassette, CassetteSpec):
+                from .world.tool_cassette import load_interactions
+                from .world.tools import ToolSetupError
+
+                try:
+                    load_interactions(base_dir / tool.cassette.path, name)
+                except ToolSetupError as exc:
+                    issues.append(_Issue(("world", "tools", name, "cassette"), exc.message))
         return issues
 
     def _expect_issues(self) -> list[_Issue]:

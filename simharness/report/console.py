@@ -90,6 +90,13 @@ def print_summary(result: Result, console: Console) -> None:
     for label, count in result.diagnostics.get("unknown_labels", {}).items():
         console.print(f"[yellow]warning[/]: {count} ticket(s) routed to "
                       f"{escape(repr(label[:80]))}, which is not a route", highlight=False)
+    for name, stats in (result.diagnostics.get("tools") or {}).items():
+        if stats.get("unmatched"):
+            examples = ", ".join(f"{escape(k)} ({v}x)" for k, v in
+                                 list(stats.get("unmatched_requests", {}).items())[:3])
+            console.print(f"[yellow]warning[/]: {stats['unmatched']} call(s) to tool {name!r} "
+                          f"matched no simulated route: {examples}", highlight=False,
+                          soft_wrap=True)
     for host, count in result.diagnostics["blocked_hosts"].items():
         console.print(f"[yellow]warning[/]: {count} call(s) to real host {host!r} were blocked")
     for text, count in result.diagnostics["warnings"].items():

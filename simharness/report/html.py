@@ -432,6 +432,12 @@ def _run_section(run: LoadedRun) -> str:
         rows.append(("blocked calls to real host", f"{esc(host)} ({fmt(count)})"))
     for text, count in (run.diagnostics.get("warnings") or {}).items():
         rows.append(("warning", f"{esc(text)} ({fmt(count)}×)"))
+    for name, stats in (run.diagnostics.get("tools") or {}).items():
+        unmatched = ", ".join(f"{esc(k)} ({fmt(v)}×)"
+                              for k, v in (stats.get("unmatched_requests") or {}).items())
+        rows.append((f"tool {esc(name)}", f"{fmt(stats.get('calls'))} calls, "
+                     f"{fmt(stats.get('unmatched'))} matched no route"
+                     + (f": {unmatched}" if unmatched else "")))
     return ('<section>\n<h2 id="run">Run</h2>\n'
             + _table(("what", "value"), rows, cls="metrics", ident="run-info") + "\n</section>")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Generator, Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import simpy
@@ -16,7 +17,7 @@ from ..traffic.ticket import Customer
 from .faults import FaultPlan, ScheduledFault
 from .http import SIM_DOMAIN, SimRequest, SimResponse
 from .llm import LLMService
-from .tools import CRMService, ToolService
+from .tools import ToolRequest, ToolService, build_tool
 
 __all__ = ["SimWorld", "SimRequest", "SimResponse"]
 
@@ -25,16 +26,14 @@ class SimWorld:
     """Routes each simulated host to its service and applies the fault plan first."""
 
     def __init__(self, env: simpy.Environment, world: Any, routes: list[str], seed: int,
-                 epoch: datetime, customers: Mapping[str, Customer], faults: FaultPlan) -> None:
+                 epoch: datetime, customers: Mapping[str, Customer], faults: FaultPlan,
+                 base_dir: Path | None = None) -> None:
         self.env = env
         self.faults = faults
         self.llm = LLMService(world.llm, routes, seed, epoch.timestamp())
-        self.tools: dict[str, ToolService] = {}
-        for name, config in world.tools.items():
-            if name == "crm":
-                self.tools[name] = CRMService(name, config, seed, customers)
-            else:
-                self.tools[name] = ToolService(name, config, seed)
+        self.tools: dict[str, ToolService] = {
+            name: build_tool(name, config, seed, customers, base_dir or Path.cwd())
+            for name, config in world.tools.items()}
         self._capacity: dict[str, simpy.Resource] = {}
         for name, tier in world.llm.tiers.items():
             if tier.capacity:
@@ -49,6 +48,10 @@ class SimWorld:
         urls = {"llm": f"http://llm{SIM_DOMAIN}"}
         urls.update({name: f"http://{name}{SIM_DOMAIN}" for name in self.tools})
         return urls
+
+    def tool_stats(self) -> dict[str, dict[str, Any]]:
+        """Calls and unmatched requests per tool, for the results."""
+        return {name: tool.stats() for name, tool in self.tools.items()}
 
     def blocked(self, host: str) -> None:
         self.blocked_hosts[host] = self.blocked_hosts.get(host, 0) + 1
@@ -84,8 +87,15 @@ class SimWorld:
             latency, response = self.llm.complete(call, body, tier, prompt, scope, faults)
         else:
             tool = self.tools[name]
-            latency, response = tool.latency(), tool.handle(request.method, request.path,
-                                                            request.body)
+            ticket = scope.ticket if scope is not None else None
+            latency = tool.latency()
+            response, matched = tool.serve(ToolRequest(request.method, request.path,
+                                                       request.query, request.headers,
+                                                       request.body, ticket))
+            if not matched and scope is not None:
+                scope.record.log.append(f"[{self.env.now:.3f}s] harness: {request.method} "
+                                        f"{request.host}{request.path} matched no route of "
+                                        f"the simulated tool {name!r}")
         for fault in faults:
             if fault.shapes_answer:
                 self._describe(call, fault)

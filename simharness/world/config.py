@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from ..config_base import ConfigModel as _Model
 from ..config_base import Fraction, NonEmptyStr
@@ -118,8 +118,90 @@ class LLMConfig(_Model):
         return next((n for n, t in self.tiers.items() if model in t.aliases), None)
 
 
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+
+
+class RouteSpec(_Model):
+    """One endpoint of a tool defined in YAML: a method, a path pattern, a response.
+
+    Strings in `json`, `body` and `headers` may use `{name}` for a path parameter,
+    `{customer.id}` (also name, email, tier, account_value) for the ticket's customer,
+    `{ticket.id}`, `{ticket.conversation_id}`, `{query.<name>}` and `{body.<field>}` for
+    the request's JSON body. A string that is exactly one `{...}` keeps the value's type.
+    """
+
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"] = Field(
+        default="GET", description="HTTP method.")
+    path: NonEmptyStr = Field(description="Path pattern, e.g. '/orders/{order_id}' ({name} "
+                                          "matches one path segment).")
+    status: int = Field(default=200, ge=100, le=599, description="Response status code.")
+    json_: Any = Field(default=None, alias="json", description="JSON response template.")
+    body: str | None = Field(default=None, description="Plain-text response template "
+                                                       "(instead of `json`).")
+    headers: dict[str, str] = Field(default_factory=dict, description="Response headers.")
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @field_validator("path")
+    @classmethod
+    def _absolute(cls, path: str) -> str:
+        if not path.startswith("/"):
+            raise ValueError(f"a path starts with '/', got {path!r}")
+        return path
+
+    @model_validator(mode="after")
+    def _one_body(self) -> RouteSpec:
+        if self.json_ is not None and self.body is not None:
+            raise ValueError("give `json` or `body`, not both")
+        from .templates import unknown_placeholders
+
+        bad = unknown_placeholders(self.path, [self.json_, self.body, self.headers])
+        if bad:
+            raise ValueError(
+                f"unknown placeholder {{{bad[0]}}}: use a path parameter of {self.path!r}, "
+                "customer.{id,name,email,tier,account_value}, ticket.{id,conversation_id,"
+                "channel,language,subject}, query.<name> or body.<field>")
+        return self
+
+
+class RespxSpec(_Model):
+    """A respx router from the user's tests, reused as the simulated service."""
+
+    router: NonEmptyStr = Field(description="The router as 'module:attr' (a respx.MockRouter "
+                                            "or respx.Router).")
+    base_url: NonEmptyStr | None = Field(
+        default=None, description="The URL its routes were written for, e.g. "
+        "'https://api.shop.com' (default: the one host its routes name).")
+
+
+#: vcrpy's request matchers a cassette may match on.
+Matcher = Literal["method", "path", "query", "body", "raw_body", "headers", "uri", "host",
+                  "scheme", "port"]
+
+
+def _default_match() -> list[Matcher]:
+    return ["method", "path", "query"]
+
+
+class CassetteSpec(_Model):
+    """A VCR.py cassette (as vcrpy and pytest-recording write it), replayed as the service."""
+
+    path: NonEmptyStr = Field(description="The cassette file (.yaml or .json), relative to "
+                                          "the scenario file.")
+    match_on: list[Matcher] = Field(
+        default_factory=_default_match, min_length=1,
+        description="vcrpy matchers a request must pass to get a recorded response; add "
+        "'body' to match JSON/form bodies too.")
+
+
 class ToolConfig(_Model):
-    """A simulated tool the agent calls over HTTP (the CRM, ...)."""
+    """A simulated tool the agent calls over HTTP (the CRM, or your own integration).
+
+    Its endpoints come from at most one of `routes` (YAML), `respx` (a router from your
+    tests) or `cassette` (recorded real responses); every form is served at
+    `ctx.base_urls[name]` with this latency and capacity, under the faults that target
+    `tools.<name>`. A request no endpoint matches gets a 404 listing the known routes.
+    """
 
     latency: Distribution = Field(
         default_factory=lambda: ExponentialDist(mean=0.05), description="Time to answer."
@@ -127,6 +209,28 @@ class ToolConfig(_Model):
     capacity: int | None = Field(
         default=None, ge=1, description="Concurrent requests it serves (none: no limit)."
     )
+    routes: list[RouteSpec] | None = Field(
+        default=None, min_length=1, description="Endpoints defined in YAML.")
+    respx: NonEmptyStr | RespxSpec | None = Field(
+        default=None, description="A respx router as 'module:attr' (or {router, base_url}) "
+        "serving the endpoints.")
+    cassette: NonEmptyStr | CassetteSpec | None = Field(
+        default=None, description="A VCR.py cassette file (or {path, match_on}) whose "
+        "recorded responses are served.")
+
+    @model_validator(mode="after")
+    def _one_form(self) -> ToolConfig:
+        given = [k for k in ("routes", "respx", "cassette") if getattr(self, k) is not None]
+        if len(given) > 1:
+            raise ValueError(f"give at most one of routes, respx, cassette (got "
+                             f"{', '.join(given)})")
+        if isinstance(self.respx, str):
+            self.respx = RespxSpec(router=self.respx)
+        if isinstance(self.cassette, str):
+            self.cassette = CassetteSpec(path=self.cassette)
+        if self.respx is not None and ":" not in self.respx.router:
+            raise ValueError(f"respx router {self.respx.router!r}: expected 'module:attr'")
+        return self
 
 
 class EscalationConfig(_Model):
