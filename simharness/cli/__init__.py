@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "history": "history",
     "diff": "diff",
     "traffic": "traffic",
+    "calibrate": "calibrate",
 }
 
 

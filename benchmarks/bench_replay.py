@@ -1,0 +1,121 @@
+"""Replay throughput and memory: how fast tickets come out of a CSV, and that memory does
+not grow with the file.
+
+    python benchmarks/bench_replay.py            # 100,000 and 1,000,000 rows (a few minutes)
+    python benchmarks/bench_replay.py --quick    # 10,000 and 100,000 rows
+
+For each file size, in a child process (so peaks do not mix): rows per second of wall time
+from the replay source alone (read, parse, map, make tickets; `timing: original`, a file
+in time order), the peak traced Python memory while streaming it, and the peak RSS of the
+process. Then tickets per second of a full `sh.run` of the smaller file through a trivial
+agent, for the end-to-end figure. The CSV is generated under a temporary directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROUTES = ["billing", "technical", "account", "shipping", "refund", "cancellation"]
+TEXT = ("Hello, I was charged twice for invoice {i} and the app crashes when I open it; "
+        "please sort out my {route} issue as soon as you can.")
+
+
+def write_csv(path: Path, rows: int) -> None:
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write("id,created_at,customer,queue,body\n")
+        for i in range(rows):
+            route = ROUTES[i % len(ROUTES)]
+            fh.write(f'{i},{1_760_000_000 + i * 0.5:.1f},c{i % 5000},{route},'
+                     f'"{TEXT.format(i=i, route=route)}"\n')
+
+
+def scenario(path: Path, rows: int) -> dict:
+    return {"name": "bench-replay", "seed": 1, "duration": rows * 0.5 + 10,
+            "agent": {"workers": 64},
+            "traffic": [{"replay": {"path": str(path), "columns": {
+                "text": "body", "route": "queue", "timestamp": "created_at",
+                "customer": "customer"}}}]}
+
+
+def measure_source(path: Path, rows: int) -> dict:
+    """In this (child) process: stream the file through the replay source."""
+    import tracemalloc
+
+    from simharness.scenario import scenario_from_dict
+    from simharness.traffic.sources import build_traffic
+
+    loaded = scenario_from_dict(scenario(path, rows))
+    tracemalloc.start()
+    started = time.perf_counter()
+    traffic = build_traffic(loaded, 1)
+    surveyed = time.perf_counter()
+    count = sum(1 for _ in traffic.sources[0].tickets())
+    done = time.perf_counter()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert count == rows, (count, rows)
+    return {"rows": rows, "survey_s": surveyed - started, "replay_s": done - surveyed,
+            "rows_per_s": rows / (done - started), "traced_peak_mb": peak / 2**20,
+            "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def measure_run(path: Path, rows: int) -> dict:
+    import simharness as sh
+
+    started = time.perf_counter()
+    result = sh.run(scenario(path, rows), agent=lambda payload: "billing")
+    wall = time.perf_counter() - started
+    return {"rows": rows, "tickets": result.metrics["tickets"]["total"], "wall_s": wall,
+            "tickets_per_s": result.metrics["tickets"]["total"] / wall}
+
+
+def child(kind: str, path: Path, rows: int) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", kind, str(path), str(rows)],
+                         check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--child", nargs=3, metavar=("KIND", "PATH", "ROWS"),
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        kind, path, rows = args.child
+        measure = measure_source if kind == "source" else measure_run
+        print(json.dumps(measure(Path(path), int(rows))))
+        return
+    sizes = (10_000, 100_000) if args.quick else (100_000, 1_000_000)
+    with tempfile.TemporaryDirectory() as tmp:
+        results = []
+        for rows in sizes:
+            path = Path(tmp) / f"tickets-{rows}.csv"
+            write_csv(path, rows)
+            size_mb = path.stat().st_size / 2**20
+            figures = child("source", path, rows)
+            results.append(figures)
+            print(f"replay source, {rows:>9,} rows ({size_mb:,.0f} MB CSV): "
+                  f"{figures['rows_per_s']:>9,.0f} rows/s "
+                  f"(survey {figures['survey_s']:.1f} s + replay {figures['replay_s']:.1f} s), "
+                  f"traced peak {figures['traced_peak_mb']:.1f} MB, "
+                  f"RSS {figures['rss_mb']:.0f} MB", flush=True)
+        small, large = results
+        growth = large["traced_peak_mb"] - small["traced_peak_mb"]
+        print(f"memory growth from {small['rows']:,} to {large['rows']:,} rows: "
+              f"{growth:+.1f} MB traced ({'flat' if abs(growth) < 5 else 'NOT flat'})")
+        run = child("run", Path(tmp) / f"tickets-{sizes[0]}.csv", sizes[0])
+        print(f"sh.run of {run['rows']:,} replayed rows, trivial agent: "
+              f"{run['tickets_per_s']:,.0f} tickets/s ({run['wall_s']:.1f} s wall, metrics "
+              "included)")
+
+
+if __name__ == "__main__":
+    main()
