@@ -35,6 +35,15 @@ def make_scenario(**overrides: Any) -> dict[str, Any]:
     return data
 
 
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say loudly, at the very end, which checks were skipped for want of a tool."""
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else ""
+        if "NOT CHECKED" in reason:
+            terminalreporter.write_sep("!", reason.removeprefix("Skipped: "), yellow=True,
+                                       bold=True)
+
+
 @pytest.fixture
 def scenario_dict() -> dict[str, Any]:
     return make_scenario()

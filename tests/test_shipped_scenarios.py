@@ -1,15 +1,21 @@
-"""The scenarios in scenarios/: they load, and the resilient reference agent beats the
-naive one where it matters (inside the fault windows), as each scenario's header says."""
+"""The scenarios in scenarios/: they load, the resilient reference agent beats the
+naive one where it matters (inside the fault windows), as each scenario's header says, and
+the README's comparison table is what `simharness compare scenarios/*.yaml --markdown`
+prints. Each run is made once and shared by these tests."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import REPO
 
 import simharness as sh
-from simharness.agents.reference import NaiveRouter, ResilientRouter
+import simharness.compare as compare_module
+from simharness.cli import main
+from simharness.compare import REFERENCE_AGENTS
 from simharness.metrics import lookup
 
 SCENARIOS = sorted((REPO / "scenarios").glob("*.yaml"))
@@ -19,6 +25,30 @@ HIGHER, LOWER = 1, -1
 HEADLINE = {"high_value_escalation": ("escalation.recall", HIGHER),
             "conversations": ("routing.by_tag.mind_change", HIGHER),
             "budget_runaway": ("cost.per_ticket_usd", LOWER)}
+NAIVE, RESILIENT = REFERENCE_AGENTS
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What these tests and `compare` read from a run (records are not kept: eighteen
+    runs' worth would only slow the garbage collector)."""
+
+    metrics: dict[str, Any]
+    slos: list[sh.SLOResult]
+    passed: bool
+
+
+_RUNS: dict[tuple[str, str, int | None], Outcome] = {}
+
+
+def shipped_run(scenario: sh.Scenario | Path, agent: str, seed: int | None = None) -> Outcome:
+    """`sh.run`, made once per scenario, agent and seed in this test session."""
+    loaded = scenario if isinstance(scenario, sh.Scenario) else sh.load_scenario(scenario)
+    key = (loaded.name, agent, seed)
+    if key not in _RUNS:
+        result = sh.run(loaded, agent=agent, seed=seed)
+        _RUNS[key] = Outcome(result.metrics, result.slos, result.passed)
+    return _RUNS[key]
 
 
 def test_every_shipped_scenario_is_documented_and_valid():
@@ -37,8 +67,8 @@ def test_every_shipped_scenario_is_documented_and_valid():
 @pytest.mark.parametrize("path", FAULTED, ids=lambda p: p.stem)
 def test_resilient_router_beats_naive_router_inside_fault_windows(path: Path):
     scenario = sh.load_scenario(path)
-    naive = sh.run(scenario, agent=NaiveRouter()).metrics
-    resilient_result = sh.run(scenario, agent=ResilientRouter())
+    naive = shipped_run(scenario, NAIVE).metrics
+    resilient_result = shipped_run(scenario, RESILIENT)
     resilient = resilient_result.metrics
     assert (resilient["routing"]["accuracy@faults"]
             > naive["routing"]["accuracy@faults"]), (resilient["routing"], naive["routing"])
@@ -55,7 +85,28 @@ def test_resilient_router_beats_naive_router_inside_fault_windows(path: Path):
 
 @pytest.mark.timeout(120)
 def test_baseline_is_passed_by_both_reference_agents():
-    scenario = sh.load_scenario(REPO / "scenarios" / "baseline.yaml")
-    for agent in (NaiveRouter(), ResilientRouter()):
-        result = sh.run(scenario, agent=agent)
+    for agent in REFERENCE_AGENTS:
+        result = shipped_run(REPO / "scenarios" / "baseline.yaml", agent)
         assert result.passed, [s.message for s in result.slos]
+
+
+def readme_table() -> str:
+    """The table after the README line that names the command producing it."""
+    text = (REPO / "README.md").read_text()
+    after = text.split("`simharness compare scenarios/*.yaml --markdown`", 1)[1]
+    lines = after.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    end = next(i for i in range(start, len(lines)) if not lines[i].startswith("|"))
+    return "\n".join(lines[start:end])
+
+
+# Alone it makes all 18 runs; after the tests above, none.
+@pytest.mark.timeout(900)
+def test_readme_comparison_table_is_what_compare_prints(monkeypatch, capsys):
+    monkeypatch.setattr(compare_module, "run", shipped_run)
+    assert main(["compare", *map(str, SCENARIOS), "--markdown"]) == 0
+    printed = capsys.readouterr().out.strip()
+    assert printed.count("\n") == 1 + 2 * len(SCENARIOS)
+    assert readme_table() == printed, (
+        "README.md's comparison table differs from what the command prints now; "
+        "regenerate it with `simharness compare scenarios/*.yaml --markdown`:\n" + printed)
