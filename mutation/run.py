@@ -6,6 +6,7 @@ call) should make some test fail. Writes the score per package to mutation/SCORE
     python mutation/run.py                     # all three packages (hours on 2 cores)
     python mutation/run.py metrics             # one package
     python mutation/run.py metrics --max-children 1
+    python mutation/run.py metrics --survivors # after adding tests: retest the survivors
 
 Each package runs in a scratch copy of the repo (the working tree as it is, so uncommitted
 tests count) with its own test selection; mutmut forks the loaded test session per mutant
@@ -33,8 +34,10 @@ SCORES = REPO / "mutation" / "SCORES.md"
 EQUIVALENT = REPO / "mutation" / "equivalent.toml"
 RESULTS = REPO / "mutation" / "results"  # one JSON per package: each mutant's verdict
 
-#: Tests too slow to run once per mutant (they stay in the ordinary suite).
-SLOW = "not mmc and not littles_law"
+#: Tests too slow to run once per mutant (they stay in the ordinary suite): the long
+#: queueing runs, and runs of the reference agents through a 20-minute outage.
+SLOW = ("not mmc and not littles_law and not resilient_router_detects and not "
+        "naive_router_fails and not recovery_is_null and not catalog_matches")
 
 
 @dataclass(frozen=True)
@@ -47,8 +50,9 @@ class Package:
 
 PACKAGES = {p.name: p for p in (
     Package("metrics", ("simharness/metrics/*",),
-            ("tests/test_metric_figures.py", "tests/test_metrics.py",
-             "tests/test_metrics_validity.py"), 0.90),
+            ("tests/test_metric_figures.py", "tests/test_metric_rules.py",
+             "tests/test_metrics.py", "tests/test_metrics_validity.py",
+             "tests/test_client_audit.py"), 0.90),
     Package("world", ("simharness/world/*",),
             ("tests/test_llm_behaviour.py", "tests/test_faults.py",
              "tests/test_input_faults.py", "tests/test_scenario.py", "tests/test_engine.py",
@@ -117,23 +121,38 @@ def mutmut(root: Path, *args: str) -> str:
     return done.stdout
 
 
-def run_package(package: Package, max_children: int) -> Outcome:
+def run_package(package: Package, max_children: int, only: list[str] | None = None) -> Outcome:
+    """Run mutmut on `package` (only the mutants named in `only`, if given)."""
     with tempfile.TemporaryDirectory(prefix=f"mutation-{package.name}-") as tmp:
         root = copy_repo(Path(tmp))
         with (root / "pyproject.toml").open("a") as f:
             f.write(config(package))
         print(f"[{package.name}] mutmut run in {root} ...", flush=True)
         subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children",
-                        str(max_children)], cwd=root, check=True)
+                        str(max_children), *(only or [])], cwd=root, check=True)
         outcome = Outcome(package)
         for line in mutmut(root, "results", "--all", "true").splitlines():
             name, sep, status = line.strip().rpartition(": ")
-            if sep and name:
+            if sep and name and (only is None or name in only):
                 outcome.statuses[name] = status
         for name, status in outcome.statuses.items():
             if status in ("survived", "no tests"):
                 outcome.diffs[name] = mutmut(root, "show", name)
         return outcome
+
+
+def rerun_survivors(package: Package, max_children: int) -> Outcome:
+    """Test the last run's survivors again (after new tests), keeping the other verdicts."""
+    last = Outcome.load(package)
+    if last is None:
+        raise SystemExit(f"no earlier run of {package.name} to take the survivors from")
+    survivors = [n for n, s in last.statuses.items() if s in ("survived", "no tests")]
+    again = run_package(package, max_children, survivors)
+    last.statuses.update(again.statuses)
+    last.diffs = {n: d for n, d in {**last.diffs, **again.diffs}.items()
+                  if last.statuses[n] in ("survived", "no tests")}
+    last.date = again.date
+    return last
 
 
 def equivalent() -> dict[str, str]:
@@ -201,12 +220,18 @@ def main() -> int:
                         help=f"packages to mutate: {', '.join(PACKAGES)} (default: all)")
     parser.add_argument("--max-children", type=int, default=2,
                         help="mutants tested at once (default 2)")
+    parser.add_argument("--survivors", action="store_true",
+                        help="only test the last run's survivors again (after adding tests)")
     args = parser.parse_args()
     unknown = [name for name in args.packages if name not in PACKAGES]
     if unknown:
         parser.error(f"unknown package {unknown[0]!r}; choose from {', '.join(PACKAGES)}")
     for name in args.packages or list(PACKAGES):
-        run_package(PACKAGES[name], args.max_children).save()
+        package = PACKAGES[name]
+        if args.survivors:
+            rerun_survivors(package, args.max_children).save()
+        else:
+            run_package(package, args.max_children).save()
     outcomes = [o for o in map(Outcome.load, PACKAGES.values()) if o is not None]
     text = report(outcomes)
     SCORES.write_text(text)
