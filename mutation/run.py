@@ -184,20 +184,25 @@ def report(outcomes: list[Outcome]) -> str:
              "`mutation/results/`; do not edit by hand. Equivalent mutants are listed with "
              "the reason in `mutation/equivalent.toml` and left out of the score; a timeout "
              "counts as killed.", "",
-             "| package | run on | mutants | killed | survived | no tests | equivalent | "
-             "score | target |", "|---|---|---|---|---|---|---|---|---|"]
+             "| package | run on | mutants | checked | killed | survived | no tests | "
+             "equivalent | score | target |", "|---|---|---|---|---|---|---|---|---|---|"]
     sections: list[str] = []
     for outcome in outcomes:
         killed, counted, value = score(outcome, judged)
         equiv = [n for n, s in outcome.statuses.items() if n in judged and s == "survived"]
         survived = outcome.count("survived") - len(equiv)
         p = outcome.package
+        unchecked = outcome.count("not checked") + outcome.count("skipped")
         lines.append(f"| {p.name} (`{'`, `'.join(p.mutate)}`) | {outcome.date} | "
-                     f"{len(outcome.statuses)} | "
+                     f"{len(outcome.statuses)} | {len(outcome.statuses) - unchecked} | "
                      f"{killed} | {survived} | {outcome.count('no tests')} | {len(equiv)} | "
                      f"{value:.1%} | ≥ {p.target:.0%} {'✔' if value >= p.target else '✘'} |")
         sections += [f"## {p.name}", "", "Tests: " + ", ".join(
             f"`{t}`" for t in p.tests if (REPO / t).exists()) + ".", ""]
+        if unchecked:
+            sections += [f"**{unchecked} of {len(outcome.statuses)} mutants were not "
+                         "checked** (the run was stopped); the score covers the checked "
+                         "ones only.", ""]
         if equiv:
             sections += ["Equivalent survivors:", ""]
             sections += [f"- `{n}`: {judged[n]}" for n in sorted(equiv)]

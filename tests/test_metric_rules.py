@@ -157,3 +157,13 @@ def test_confusion_counts_are_integers_and_no_records_give_nan_scores():
     routing = compute([], sim_seconds=60.0)["routing"]
     assert routing["per_route"] == {}
     assert math.isnan(routing["macro_f1"]) and math.isnan(routing["micro_f1"])
+
+
+def test_ticket_counts_by_status():
+    statuses = ["ok"] * 5 + ["error"] * 3 + ["timeout"] * 2 + ["hung", "invalid_output"]
+    records = [record(float(i)) for i in range(len(statuses))]
+    for r, status in zip(records, statuses, strict=True):
+        r.status = status
+    tickets = compute(records, sim_seconds=60.0)["tickets"]
+    assert tickets == {"total": 12, "ok": 5, "error": 3, "timeout": 2, "hung": 1,
+                       "invalid_output": 1, "failed": 7, "failure_rate": pytest.approx(7 / 12)}
