@@ -7,7 +7,7 @@
                      seeds=10)
 """
 
-from .agents import AgentContext, Decision
+from .agents import AgentContext, Decision, make_context
 from .api import run
 from .errors import AgentError, ScenarioError, SimHarnessError
 from .result import Result, SLOResult
@@ -30,6 +30,7 @@ __all__ = [
     "SweepResult",
     "__version__",
     "load_scenario",
+    "make_context",
     "run",
     "sweep",
 ]

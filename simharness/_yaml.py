@@ -2,6 +2,9 @@
 
 Validation errors are only useful when they point at a line, so we compose the YAML node
 tree ourselves and record the position of every key and value while building plain data.
+Aliases are expanded while building, so the builder counts what it builds and stops at
+`limits.MAX_YAML_VALUES`: a few hundred bytes of nested aliases ("billion laughs") cannot
+cost gigabytes.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from typing import Any
 import yaml
 
 from .errors import ErrorLocation, ScenarioError
+from .limits import MAX_SCENARIO_BYTES, MAX_YAML_DEPTH, MAX_YAML_VALUES, check_text_size
 
 Path = tuple[str | int, ...]
 Position = tuple[int, int]
@@ -65,16 +69,41 @@ def _pos(mark: yaml.Mark) -> Position:
     return mark.line + 1, mark.column + 1
 
 
+class _TooBig(Exception):
+    """The document expands past the limits; carries the user-facing error."""
+
+    def __init__(self, error: ErrorLocation) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
 class _Builder:
     """Turns a composed node tree into plain data, filling a SourceMap as it goes."""
 
-    def __init__(self, loader: yaml.SafeLoader, filename: str) -> None:
+    def __init__(self, loader: yaml.SafeLoader, filename: str, max_values: int) -> None:
         self.loader = loader
         self.filename = filename
         self.map = SourceMap()
         self.errors: list[ErrorLocation] = []
+        self.max_values = max_values
+        self.built = 0
+
+    def _count(self, node: yaml.Node, path: Path) -> None:
+        """Stop at the first value past the limits (aliases count once per use)."""
+        self.built += 1
+        if self.built > self.max_values:
+            raise _TooBig(ErrorLocation(
+                self.filename, *_pos(node.start_mark), format_path(path),
+                f"the document holds more than {self.max_values:,} values once its aliases "
+                "are expanded (aliases of aliases, a 'billion laughs'?); a scenario is "
+                "much smaller"))
+        if len(path) > MAX_YAML_DEPTH:
+            raise _TooBig(ErrorLocation(
+                self.filename, *_pos(node.start_mark), "",
+                f"values are nested more than {MAX_YAML_DEPTH} levels deep"))
 
     def build(self, node: yaml.Node, path: Path) -> Any:
+        self._count(node, path)
         self.map.values[path] = _pos(node.start_mark)
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
@@ -84,6 +113,7 @@ class _Builder:
 
     def _mapping(self, node: yaml.MappingNode, path: Path, skip: frozenset = frozenset()) -> dict:
         """Own entries first, then `<<` merges for keys not set yet (earlier sources win)."""
+        self._count(node, path)  # merges of merges cost work even when every key is taken
         result: dict[Any, Any] = {}
         first_seen: dict[Any, Position] = {}
         merges: list[yaml.Node] = []
@@ -124,19 +154,28 @@ class _Builder:
         self.errors.append(ErrorLocation(self.filename, pos[0], pos[1], format_path(path), message))
 
 
-def load_yaml(text: str, filename: str = "<string>") -> tuple[Any, SourceMap]:
+def load_yaml(text: str, filename: str = "<string>", *, max_bytes: int = MAX_SCENARIO_BYTES,
+              max_values: int = MAX_YAML_VALUES) -> tuple[Any, SourceMap]:
     """Parse one YAML document into plain data and the positions of its keys and values.
 
     An empty document gives `(None, SourceMap())`. Syntax errors and duplicate keys raise
-    ScenarioError pointing at the offending line and column.
+    ScenarioError pointing at the offending line and column; so does a document over
+    `max_bytes`, or one holding more than `max_values` values once aliases are expanded.
     """
+    check_text_size(text, filename, max_bytes, "YAML document")
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
             return None, SourceMap()
-        builder = _Builder(loader, filename)
+        builder = _Builder(loader, filename, max_values)
         data = builder.build(node, ())
+    except _TooBig as exc:
+        raise ScenarioError([exc.error]) from None
+    except RecursionError:  # the composer recurses per level of nesting
+        error = ErrorLocation(filename, None, None, "",
+                              f"values are nested more than {MAX_YAML_DEPTH} levels deep")
+        raise ScenarioError([error]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = _pos(mark) if mark is not None else (None, None)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import numbers
 from pathlib import Path
 from typing import Any
 
+from .agents.identity import identify
+from .checks import check_run
 from .engine import ProgressCallback, run_engine
+from .errors import ErrorLocation, ScenarioError
 from .result import Result
 from .scenario import Scenario, load_scenario, scenario_from_dict
 
@@ -18,16 +22,33 @@ def as_scenario(scenario: Scenario | str | Path | dict[str, Any]) -> Scenario:
     return load_scenario(scenario)
 
 
+def check_seed(seed: Any, where: str = "seed") -> int | None:
+    """`seed` as an int (None stays None); a float, text or bool is a ScenarioError, as
+    the same value in a scenario file would be."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise ScenarioError([ErrorLocation("<run>", None, None, where,
+                                           f"expected a whole number, got {seed!r:.40}")])
+    return int(seed)
+
+
 def run(scenario: Scenario | str | Path | dict[str, Any], agent: Any = None,
-        seed: int | None = None, progress: ProgressCallback | None = None) -> Result:
+        seed: int | None = None, progress: ProgressCallback | None = None, *,
+        max_tickets: int | None = None) -> Result:
     """Run a scenario (object, YAML path or dict) and return its Result.
 
     `agent` overrides the scenario's `agent.ref`: a 'module:attr' string, a function, an
     async function, a class, or an object with `handle`. `seed` overrides the scenario's.
-    Ctrl-C raises `RunInterrupted`, whose `result` holds the tickets that finished.
+    A scenario expected to make more than `max_tickets` tickets (default
+    `checks.DEFAULT_MAX_TICKETS`), or none at all, is refused before it starts. Ctrl-C
+    raises `RunInterrupted`, whose `result` holds the tickets that finished.
     """
     loaded = as_scenario(scenario)
-    result = Result(loaded, run_engine(loaded, agent=agent, seed=seed, progress=progress))
+    checked_seed = check_seed(seed)
+    check_run(loaded, max_tickets)
+    output = run_engine(loaded, agent=agent, seed=checked_seed, progress=progress)
+    result = Result(loaded, output, agent=identify(agent, loaded.agent.ref))
     if not result.complete:
         raise RunInterrupted(result)
     return result

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .api import as_scenario, run
+from .checks import check_run
 from .result import Result
 
 REFERENCE_AGENTS = ("simharness.agents.reference:NaiveRouter",
@@ -42,14 +43,17 @@ class Row:
 
 def compare(scenarios: Sequence[str | Path], agents: Sequence[str] = REFERENCE_AGENTS,
             seed: int | None = None,
-            on_row: Callable[[Row], None] | None = None) -> list[Row]:
+            on_row: Callable[[Row], None] | None = None,
+            max_tickets: int | None = None) -> list[Row]:
     """Every agent on every scenario, same seed, so they meet the same traffic and faults."""
+    loaded = [as_scenario(path) for path in scenarios]
+    for scenario in loaded:  # refuse a bad one before running any
+        check_run(scenario, max_tickets)
     rows = []
-    for path in scenarios:
-        scenario = as_scenario(path)
+    for scenario in loaded:
         for agent in agents:
             row = Row.of(scenario.name, agent.rpartition(":")[2] or agent,
-                         run(scenario, agent=agent, seed=seed))
+                         run(scenario, agent=agent, seed=seed, max_tickets=max_tickets))
             rows.append(row)
             if on_row is not None:
                 on_row(row)

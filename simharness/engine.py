@@ -23,7 +23,7 @@ from .agents.adapter import AgentHandler, resolve_agent
 from .agents.context import AgentContext
 from .agents.runner import AgentRunner, Outcome
 from .errors import ScenarioError
-from .records import EventScope, TicketRecord
+from .records import MAX_ERROR_CHARS, EventScope, TicketRecord, cut_text
 from .scenario import Scenario
 from .seeded_random import seeded_globals
 from .traffic.sources import TicketSource, build_traffic, scenario_dir
@@ -301,7 +301,7 @@ class Engine:
             record.reason = ""
             record.actions = []
             prefix = f"event {k}: " if record.events or k else ""
-            record.error = prefix + (outcome.error or outcome.status)
+            record.error = cut_text(prefix + (outcome.error or outcome.status), MAX_ERROR_CHARS)
             record.log.append(f"[{self.env.now:.3f}s] harness: {record.error}")
 
     def _hung(self, record: TicketRecord, k: int, outcome: Outcome) -> None:

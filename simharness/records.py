@@ -11,6 +11,52 @@ from .traffic.ticket import Ticket
 #: Statuses a ticket can end in.
 STATUSES = ("ok", "error", "timeout", "hung", "invalid_output")
 
+#: `ctx.log` lines kept per ticket; later ones are counted, not kept.
+MAX_LOG_LINES = 200
+#: Characters kept of one `ctx.log` line.
+MAX_LOG_LINE_CHARS = 1000
+#: Characters kept of a ticket's error text (an exception's message can be megabytes).
+MAX_ERROR_CHARS = 2000
+
+
+def cut_text(text: str, limit: int) -> str:
+    """`text` up to `limit` characters, saying how many were cut."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit:,} more characters cut)"
+
+
+class AuditTrail(list[str]):
+    """A ticket's log lines: the agent's `ctx.log` lines, capped per ticket, and the
+    harness's own notes (never capped: a few per event).
+
+    An agent logging in a loop must not turn records.jsonl and the report into gigabytes:
+    after MAX_LOG_LINES agent lines, one last line counts how many more were cut.
+    """
+
+    __slots__ = ("_agent_lines", "_cut", "_note")
+
+    def __init__(self, lines: Any = ()) -> None:
+        super().__init__(lines)
+        self._agent_lines = 0
+        self._cut = 0
+        self._note = -1
+
+    def add(self, line: str) -> None:
+        """An agent's line: kept (cut to MAX_LOG_LINE_CHARS) while under the cap."""
+        if self._agent_lines < MAX_LOG_LINES:
+            self._agent_lines += 1
+            self.append(cut_text(line, MAX_LOG_LINE_CHARS))
+            return
+        self._cut += 1
+        note = (f"[ctx.log: {self._cut:,} more line{'s' if self._cut > 1 else ''} cut; "
+                f"{MAX_LOG_LINES} are kept per ticket]")
+        if self._note < 0:
+            self._note = len(self)
+            self.append(note)
+        else:
+            self[self._note] = note
+
 
 @dataclass(slots=True)
 class TicketRecord:
@@ -40,7 +86,7 @@ class TicketRecord:
     service_s: float = 0.0
     reason: str = ""
     actions: list[str] = field(default_factory=list)
-    log: list[str] = field(default_factory=list)
+    log: list[str] = field(default_factory=AuditTrail)
     #: Findings about the agent's HTTP client (`kind: detail`, see world/client_audit.py).
     client: list[str] = field(default_factory=list)
     #: Where a replayed ticket came from ("tickets.csv:17"); empty for synthetic ones.

@@ -13,8 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import metrics as metrics_mod
+from .agents.identity import AgentIdentity, identify
 from .engine import RunOutput
+from .errors import ScenarioError
 from .metrics.catalog import metric_paths
+from .metrics.routing import REVIEW_ROUTE
 from .records import TicketRecord
 from .scenario import Scenario
 from .slo import parse_bound
@@ -62,25 +65,54 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _unknown_labels(routes: Collection[str], records: list[TicketRecord]) -> dict[str, int]:
+#: Distinct labels counted before "and more" (keeps a free-text agent's run small).
+MAX_DISTINCT_UNKNOWN = 100_000
+#: Examples of unknown labels kept in the diagnostics.
+UNKNOWN_EXAMPLES = 10
+
+
+def _unknown_labels(routes: Collection[str], records: list[TicketRecord]) -> dict[str, Any]:
     """Predicted labels that are not routes: usually an agent returning the model's raw
-    JSON text instead of the route in it, which otherwise only shows as low accuracy."""
-    known = {"human_review", *routes}
+    JSON text or a sentence instead of the route in it, which otherwise only shows as low
+    accuracy. Counts tickets and distinct labels, with the most frequent as examples."""
+    known = {REVIEW_ROUTE, *routes}
+    known.update(label for record in records for label in record.true_route)
     counts: dict[str, int] = {}
+    tickets = 0
+    more = False
     for record in records:
-        for label in record.pred_route:
-            if label not in known:
-                counts[label] = counts.get(label, 0) + 1
-    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:5])
+        unknown = [label for label in record.pred_route if label not in known]
+        if not unknown:
+            continue
+        tickets += 1
+        for label in unknown:
+            if label in counts:
+                counts[label] += 1
+            elif len(counts) < MAX_DISTINCT_UNKNOWN:
+                counts[label] = 1
+            else:
+                more = True
+    top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:UNKNOWN_EXAMPLES]
+    return {"tickets": tickets, "distinct": len(counts), "distinct_capped": more,
+            "examples": {label[:80]: count for label, count in top}}
 
 
 def evaluate_slos(expect: dict[str, str], metrics: dict[str, Any], seed: int,
-                  known: Collection[str] = ()) -> list[SLOResult]:
+                  known: Collection[str] = (), agent_ref: str | None = None) -> list[SLOResult]:
     """Check each `expect:` bound. A missing or non-numeric metric fails with a message
-    (`known`: paths the scenario allows, which a run may still lack, e.g. an absent tag)."""
+    (`known`: paths the scenario allows, which a run may still lack, e.g. an absent tag).
+    A run without tickets fails every bound: it measured nothing."""
     results = []
+    reproduce = f"reproduce with --seed {seed}" + (f" --agent {agent_ref}" if agent_ref else "")
+    tickets = metrics.get("tickets")
+    empty = isinstance(tickets, dict) and tickets.get("total") == 0
     for path, text in expect.items():
         bound = parse_bound(text)
+        if empty:
+            results.append(SLOResult(path, str(bound), None, False,
+                                     f"{path}: no data (no ticket arrived in this run, so "
+                                     "nothing was measured)"))
+            continue
         try:
             value = metrics_mod.lookup(metrics, path)
         except KeyError:
@@ -101,7 +133,7 @@ def evaluate_slos(expect: dict[str, str], metrics: dict[str, Any], seed: int,
         verdict = "ok" if passed else "FAILED"
         results.append(SLOResult(path, str(bound), value, passed,
                                  f"{path} = {value:.4g} (expected {bound}) {verdict}; "
-                                 f"reproduce with --seed {seed}"))
+                                 f"{reproduce}"))
     return results
 
 
@@ -152,20 +184,23 @@ class Plotter:
 
 
 class Result:
-    """Records, metrics and SLO verdicts of one run."""
+    """Records, metrics and SLO verdicts of one run, and the agent that ran."""
 
-    def __init__(self, scenario: Scenario, output: RunOutput) -> None:
+    def __init__(self, scenario: Scenario, output: RunOutput,
+                 agent: AgentIdentity | None = None) -> None:
         self.scenario = scenario
         self.seed = output.seed
         #: False when the run was interrupted (Ctrl-C): everything covers what finished.
         self.complete = not output.interrupted
+        self.agent = agent or identify(None, scenario.agent.ref)
         self.records: list[TicketRecord] = output.records
         self.fault_windows = output.fault_windows
         self.metrics: dict[str, Any] = metrics_mod.compute(
             output.records, sim_seconds=scenario.duration if self.complete else output.sim_end,
             fault_windows=output.fault_windows, config=scenario)
         self.slos = evaluate_slos(scenario.expect, self.metrics, output.seed,
-                                  known=metric_paths(scenario) if scenario.expect else ())
+                                  known=metric_paths(scenario) if scenario.expect else (),
+                                  agent_ref=self.agent.ref)
         self.diagnostics: dict[str, Any] = {
             "blocked_hosts": output.blocked_hosts, "warnings": output.warnings,
             "hung_interrupts": output.hung_interrupts, "simulated_seconds": output.sim_end,
@@ -189,15 +224,39 @@ class Result:
         return stopped
 
     @property
+    def measured_nothing(self) -> bool:
+        """No ticket arrived: there is no figure to judge, so the run cannot pass."""
+        return not self.records
+
+    @property
     def passed(self) -> bool:
-        """All SLOs met, on a run that went to its end."""
-        return self.complete and self.stopped_early is None and \
-            all(s.passed for s in self.slos)
+        """All SLOs met, on a run that went to its end and measured something."""
+        return (self.complete and self.stopped_early is None and not self.measured_nothing
+                and all(s.passed for s in self.slos))
 
     @property
     def plot(self) -> Plotter:
         """The report's figures: `result.plot.accuracy_over_time()` and friends."""
         return Plotter(self)
+
+    def reproduce_command(self, scenario_file: str | Path | None = None) -> str:
+        """The command that runs this again: the scenario file (default: the one loaded),
+        the seed, and the agent."""
+        path = str(scenario_file or self.scenario.source)
+        command = f"simharness run {path} --seed {self.seed}"
+        if self.agent.ref:
+            command += f" --agent {self.agent.ref}"
+        return command
+
+    def scenario_as_run(self) -> Scenario:
+        """The scenario with `agent.ref` naming the agent that ran (when it has a ref)."""
+        ref = self.agent.ref
+        if ref is None or ref == self.scenario.agent.ref:
+            return self.scenario
+        try:
+            return self.scenario.with_overrides({"agent.ref": ref})
+        except ScenarioError:  # a reference the scenario format does not accept
+            return self.scenario
 
     def rows(self) -> list[dict[str, Any]]:
         """The records as plain dicts (one per ticket)."""
@@ -213,6 +272,7 @@ class Result:
             "scenario": self.scenario.name,
             "seed": self.seed,
             "complete": self.complete,
+            "agent": self.agent.to_json(),
             "passed": self.passed,
             "metrics": self.metrics,
             "slos": [s.__dict__ for s in self.slos],
@@ -222,22 +282,35 @@ class Result:
         })
 
     def save(self, directory: str | Path) -> Path:
-        """Write `results.json`, `records.jsonl` and `scenario.yaml` (the scenario as loaded,
-        so the directory describes itself) into `directory` (created if needed)."""
+        """Write `results.json`, `records.jsonl` and `scenario.yaml` (the scenario as run,
+        its `agent.ref` naming the agent that ran, so the directory describes itself) into
+        `directory` (created if needed)."""
         from .report.store import scenario_text
 
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
-        (out / "scenario.yaml").write_text(scenario_text(self.scenario), encoding="utf-8")
+        (out / "scenario.yaml").write_text(self._agent_note() + scenario_text(
+            self.scenario_as_run()), encoding="utf-8")
         (out / "results.json").write_text(json.dumps(self.to_json(), indent=2) + "\n")
         with (out / "records.jsonl").open("w") as fh:
             for row in self.rows():
                 fh.write(json.dumps(_clean(row)) + "\n")
         return out
 
+    def _agent_note(self) -> str:
+        """A comment heading the saved scenario when the agent did not come from it."""
+        if self.agent.given == "scenario":
+            return ""
+        if self.agent.ref is None:
+            return (f"# This run's agent was an object of {self.agent.cls or 'unknown type'}, "
+                    "passed in Python;\n# it cannot be imported by name, so agent.ref below "
+                    "is NOT the agent that ran.\n")
+        how = "an object passed in Python" if self.agent.given == "object" else "an override"
+        return f"# This run's agent ({how}): {self.agent.ref}\n"
+
     def summary(self) -> str:
         m = self.metrics
-        return (f"{self.scenario.name}: {m['tickets']['total']} tickets, "
+        return (f"{self.scenario.name} ({self.agent.label}): {m['tickets']['total']} tickets, "
                 f"accuracy {m['routing']['accuracy']:.3f}, p95 {m['latency']['p95']:.2f}s, "
                 f"cost/ticket ${m['cost']['per_ticket_usd']:.5f}, "
                 f"{'PASSED' if self.passed else 'FAILED'}"

@@ -42,6 +42,7 @@ from .distributions import (
     UniformDist,
 )
 from .errors import ErrorLocation, ScenarioError
+from .limits import MAX_SCENARIO_BYTES, read_text_bounded
 from .slo import Bound, parse_bound
 from .traffic.config import TAGS, RateStep, SyntheticTraffic, TagMix, TrafficSource
 from .units import Duration
@@ -389,14 +390,7 @@ def _plain(value: Any) -> Any:
 def load_scenario(path: str | Path) -> Scenario:
     """Load and validate a scenario file."""
     filename = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError([ErrorLocation(filename, None, None, "",
-                                           f"cannot read: {exc.strerror or exc}")]) from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError([ErrorLocation(filename, None, None, "",
-                                           f"not UTF-8 text: {exc.reason}")]) from None
+    text = read_text_bounded(path, MAX_SCENARIO_BYTES, "scenario file")
     return scenario_from_yaml(text, filename)
 
 

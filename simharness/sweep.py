@@ -33,7 +33,8 @@ import yaml
 from pydantic import BaseModel
 from rich.console import Console
 
-from .api import as_scenario, run
+from .api import as_scenario, check_seed, run
+from .checks import run_errors
 from .errors import AgentError, ErrorLocation, ScenarioError, SimHarnessError
 from .scenario import Scenario, parse_path, scenario_from_dict
 from .vclock import wall_clock
@@ -99,12 +100,19 @@ def seed_list(scenario: Scenario, seeds: int | Sequence[int]) -> list[int]:
         if seeds < 1:
             raise SweepError(f"seeds must be at least 1, got {seeds}")
         return [scenario.seed + i for i in range(seeds)]
-    out = [int(s) for s in seeds]
+    out = [_one_seed(s) for s in seeds]
     if not out:
         raise SweepError("the seed list is empty")
     if len(set(out)) != len(out):
         raise SweepError(f"the seed list repeats a seed: {out}")
     return out
+
+
+def _one_seed(value: Any) -> int:
+    seed = check_seed(value, "seeds")
+    if seed is None:
+        raise SweepError("seeds must be whole numbers, got None")
+    return seed
 
 
 def _check_grid(grid: Mapping[str, Sequence[Any]]) -> dict[str, list[Any]]:
@@ -120,15 +128,20 @@ def _check_grid(grid: Mapping[str, Sequence[Any]]) -> dict[str, list[Any]]:
     return checked
 
 
-def _validate_points(scenario: Scenario, points: list[dict[str, Any]]) -> list[Scenario]:
-    """Every point, re-validated before any run starts; all problems reported at once."""
+def _validate_points(scenario: Scenario, points: list[dict[str, Any]],
+                     max_tickets: int | None = None) -> list[Scenario]:
+    """Every point, re-validated (and checked for runs that are empty or too big, see
+    `checks.run_errors`) before any run starts; all problems reported at once."""
     out: list[Scenario] = []
     errors: list[ErrorLocation] = []
     for overrides in points:
         try:
-            out.append(scenario.with_overrides(overrides) if overrides else scenario)
+            point = scenario.with_overrides(overrides) if overrides else scenario
         except ScenarioError as exc:
             errors.extend(exc.errors)
+        else:
+            out.append(point)
+            errors.extend(run_errors(point, max_tickets))
     if errors:
         raise ScenarioError(list(dict.fromkeys(errors)))
     return out
@@ -177,7 +190,7 @@ def flatten_metrics(metrics: Mapping[str, Any], prefix: str = "") -> dict[str, f
 
 
 def run_point(scenario_data: dict[str, Any], source: str, overrides: dict[str, Any],
-              seed: int, agent: Any = None) -> dict[str, Any]:
+              seed: int, agent: Any = None, max_tickets: int | None = None) -> dict[str, Any]:
     """One (grid point, seed) run, as a compact row. Module-level and fed plain data, so a
     process pool or a Dask worker can call it; `agent` is a ref string (or None for the
     scenario's own) except in the serial executor."""
@@ -185,7 +198,7 @@ def run_point(scenario_data: dict[str, Any], source: str, overrides: dict[str, A
     with _RUN_LOCK:
         base = scenario_from_dict(scenario_data, filename=source)
         scenario = base.with_overrides(overrides) if overrides else base
-        result = run(scenario, agent=agent, seed=seed)
+        result = run(scenario, agent=agent, seed=seed, max_tickets=max_tickets)
     return {"seed": seed, "passed": result.passed,
             "slos": {s.metric: s.passed for s in result.slos},
             "metrics": flatten_metrics(result.metrics),
@@ -458,7 +471,8 @@ def sweep(scenario: Scenario | str | Path | dict[str, Any],
           grid: Mapping[str, Sequence[Any]] | None = None,
           seeds: int | Sequence[int] = 5, *, agent: Any = None,
           executor: Executor = "process", scheduler: str | None = None,
-          workers: int | None = None, progress: SweepProgress | None = None) -> SweepResult:
+          workers: int | None = None, progress: SweepProgress | None = None,
+          max_tickets: int | None = None) -> SweepResult:
     """Run every grid point (product of override values) with every seed.
 
     `grid` maps scenario paths (`traffic[0].synthetic.rate`, `faults[0].probability`,
@@ -468,7 +482,8 @@ def sweep(scenario: Scenario | str | Path | dict[str, Any],
     'module:attr' ref (an object only with `executor="serial"`). `executor` is "process"
     (a local pool of `workers` processes, default CPU count), "dask" (`scheduler` address,
     or a LocalCluster of `workers` processes, default 2) or "serial" (this process).
-    `progress(done, total)` is called as runs finish.
+    `progress(done, total)` is called as runs finish. A point expected to make more than
+    `max_tickets` tickets (default `checks.DEFAULT_MAX_TICKETS`), or none, is refused.
     """
     if executor not in ("process", "dask", "serial"):
         raise SweepError(f"unknown executor {executor!r}; use process, dask or serial")
@@ -478,12 +493,13 @@ def sweep(scenario: Scenario | str | Path | dict[str, Any],
     checked = _check_grid(grid or {})
     points = grid_points(checked)
     seed_values = seed_list(base, seeds)
-    validated = _validate_points(base, points)
+    validated = _validate_points(base, points, max_tickets)
     _check_agent(agent, executor, base)
 
     data, source = _scenario_data(base), base.source
     keys = [(p, s) for p in range(len(points)) for s in seed_values]
-    jobs: list[Job] = [(i, (data, source, points[p], s, agent)) for i, (p, s) in enumerate(keys)]
+    jobs: list[Job] = [(i, (data, source, points[p], s, agent, max_tickets))
+                       for i, (p, s) in enumerate(keys)]
     rows: list[dict[str, Any]] = []
 
     def on_result(index: int, row: dict[str, Any]) -> None:
@@ -609,7 +625,8 @@ def run_sweep_command(args: argparse.Namespace, console: Console) -> int:
         with _ProgressBar(console, enabled=not args.quiet) as progress:
             result = sweep(scenario, grid, args.seeds, agent=args.agent,
                            executor=args.executor, scheduler=args.scheduler,
-                           workers=args.workers, progress=progress)
+                           workers=args.workers, progress=progress,
+                           max_tickets=getattr(args, "max_tickets", None))
     except ScenarioError as exc:
         for error in exc.errors:
             _error(str(error))

@@ -239,7 +239,7 @@ def test_run_warns_when_the_agent_returns_labels_that_are_not_routes(tmp_path, c
         os.chdir(old)
     out = capsys.readouterr().out
     assert code == 0
-    assert "which is not a route" in out and "confidence" in out
+    assert "got labels that are not routes" in out and "confidence" in out
 
 
 def test_run_refuses_an_unwritable_out_dir_before_running(tmp_path, capsys):

@@ -347,7 +347,7 @@ def test_report_html_has_slos_metrics_plots_audit_and_scenario(naive, naive_repo
         assert base64.b64decode(src.split(",", 1)[1])[:8] == PNG_MAGIC
 
     failed = naive.metrics["tickets"]["failed"]
-    audit = page.rows("audit-trail")
+    audit = audit_rows(page)
     assert len(audit) == min(AUDIT_LIMIT, failed + sum(
         r.status == "ok" and set(r.pred_route) != set(r.true_route) for r in naive.records))
     assert any("ConnectError" in row[5] and row[2] == "error" for row in audit)
@@ -358,7 +358,7 @@ def test_report_html_has_slos_metrics_plots_audit_and_scenario(naive, naive_repo
 
 def test_audit_trail_carries_the_agents_log_lines(resilient, tmp_path):
     page = read_page(write_report(resilient, tmp_path))
-    logged = [row for row in page.rows("audit-trail") if row[8].strip()]
+    logged = [row for row in audit_rows(page) if row[8].strip()]
     assert logged, "no audit row shows ctx.log lines"
     by_id = {r.ticket_id: r for r in resilient.records}
     for row in logged:
@@ -397,14 +397,33 @@ def test_escape_handles_control_characters_surrogates_and_size():
     assert esc("x" * 50, limit=10).startswith("x" * 10 + "… (40 more characters)")
 
 
+def audit_rows(page: Page) -> list[list[str]]:
+    """The rows of every audit-trail table, in page order."""
+    return [row for name in page.tables if name.startswith("audit-")
+            for row in page.rows(name)]
+
+
 def test_audit_selection_shares_the_rows_and_spreads_over_the_run():
     failed = [record(i, float(i), ok=False) for i in range(100)]
     misrouted = [record(100 + i, float(i) + 0.5, right=False) for i in range(10)]
     chosen, n_failed, n_misrouted = audit_selection(failed + misrouted, limit=30)
     assert (n_failed, n_misrouted, len(chosen)) == (100, 10, 30)
     assert sum(r.status != "ok" for r in chosen) == 20
-    arrivals = [r.arrived_at for r in chosen]
-    assert arrivals == sorted(arrivals) and 0.0 in arrivals and 99.0 in arrivals
+    failures = [r.arrived_at for r in chosen if r.status != "ok"]
+    assert failures == sorted(failures) and 0.0 in failures and 99.0 in failures
+
+
+def test_audit_trail_starts_with_the_failures_of_the_fault_windows():
+    windows = [("llm-down", 40.0, 60.0)]
+    failed = [record(i, float(i), ok=False) for i in range(100)]
+    misrouted = [record(100 + i, float(i) + 0.5, right=False) for i in range(100)]
+    chosen, _, _ = audit_selection(failed + misrouted, limit=40, windows=windows)
+    first = chosen[:20]
+    assert all(r.status != "ok" and 40 <= r.arrived_at < 60 for r in first)
+    assert {r.arrived_at for r in first} == {float(i) for i in range(40, 60)}
+    rest = chosen[20:]
+    assert rest and all(not 40 <= r.arrived_at < 60 or r.status == "ok" for r in rest)
+    assert any(r.status == "ok" for r in rest)  # misrouted tickets still get rows
 
 
 # ------------------------------------------------------------------ saving and rebuilding

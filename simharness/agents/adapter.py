@@ -34,7 +34,14 @@ def import_ref(ref: str) -> Any:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise AgentError(f"cannot import agent module {module_name!r}: {exc}") from exc
+        hint = ""
+        missing = getattr(exc, "name", None)
+        if isinstance(exc, ModuleNotFoundError) and missing and (
+                module_name == missing or module_name.startswith(missing + ".")):
+            hint = (f" (agents are imported from the current directory, {cwd}, and "
+                    "PYTHONPATH: run from the folder that holds the module, or add that "
+                    "folder to PYTHONPATH)")
+        raise AgentError(f"cannot import agent module {module_name!r}: {exc}{hint}") from exc
     except Exception as exc:  # a SyntaxError or an error raised while the module loads
         where = f" ({exc.filename}:{exc.lineno})" if isinstance(exc, SyntaxError) else ""
         raise AgentError(f"importing agent module {module_name!r} failed: "

@@ -20,7 +20,7 @@ from ..vclock import AgentGreenlet, AgentHung, Clock, RunStalled, SimEventLoop, 
 from ..watchdog import Watchdog, where
 from .adapter import AgentHandler
 from .context import AgentContext
-from .decision import Decision, InvalidOutput, normalize
+from .decision import MAX_LABEL_CHARS, Decision, InvalidOutput, normalize
 
 
 @dataclass(slots=True)
@@ -35,7 +35,7 @@ class Outcome:
 
     @classmethod
     def of(cls, value: Any) -> Outcome:
-        if type(value) is str:  # the common case, kept cheap
+        if type(value) is str and len(value) <= MAX_LABEL_CHARS:  # the common case, cheap
             return cls("ok", Decision([value] if value else []))
         if inspect.isawaitable(value):
             if inspect.iscoroutine(value):

@@ -14,11 +14,9 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from rich.console import Console
-
 from .. import __version__
 from ..errors import ScenarioError, SimHarnessError
-from ._common import EXIT_INTERRUPTED, EXIT_UNUSABLE, error
+from ._common import EXIT_INTERRUPTED, EXIT_UNUSABLE, error, make_console
 
 #: Subcommand name -> module under simharness.cli.
 COMMANDS: dict[str, str] = {
@@ -57,7 +55,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        code: int = _module(args.command).run(args, Console())
+        code: int = _module(args.command).run(args, make_console())
         return code
     except ScenarioError as exc:
         for problem in exc.errors:

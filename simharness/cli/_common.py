@@ -1,4 +1,4 @@
-"""What every command shares: exit codes and plain, never-wrapped output lines."""
+"""What every command shares: exit codes, the console, and plain, never-wrapped lines."""
 
 from __future__ import annotations
 
@@ -6,8 +6,35 @@ import os
 import sys
 from pathlib import Path
 
+from rich.console import Console
+
 EXIT_OK, EXIT_SLO_FAILED, EXIT_UNUSABLE = 0, 1, 2
 EXIT_INTERRUPTED = 130
+
+#: Width of tables printed off a terminal (a CI log, a pipe): wide enough that no table
+#: is squeezed; tables only take the width they need. `COLUMNS` overrides it.
+PLAIN_WIDTH = 400
+
+
+def make_console() -> Console:
+    """A rich console: the terminal's width on a terminal; off one (CI logs, pipes), no
+    colours and a wide page, so tables are never cut to 80 columns."""
+    console = Console()
+    if console.is_terminal or "COLUMNS" in os.environ:
+        return console
+    return Console(width=PLAIN_WIDTH, no_color=True, highlight=False)
+
+
+def warn(text: str) -> None:
+    """`warning: ...` on stderr."""
+    print(f"warning: {text}", file=sys.stderr, flush=True)
+
+
+def listed(items: list[str], limit: int = 5) -> list[str]:
+    """At most `limit` items, then one saying how many more there are."""
+    if len(items) <= limit:
+        return items
+    return [*items[:limit], f"... and {len(items) - limit:,} more"]
 
 
 def say(text: str) -> None:

@@ -18,6 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="an agent as package.module:attr (repeatable; default: the "
                              "reference NaiveRouter and ResilientRouter)")
     parser.add_argument("--seed", type=int, help="random seed (overrides each scenario's)")
+    parser.add_argument("--max-tickets", type=int, metavar="N",
+                        help="refuse scenarios expected to make more than N tickets "
+                             "(default 1,000,000)")
     parser.add_argument("--markdown", action="store_true",
                         help="print a Markdown table (for READMEs and CI summaries)")
 
@@ -39,7 +42,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
         if not args.markdown:
             console.print(f"[{done[0]}/{total}] {row.scenario} / {row.agent}", highlight=False)
 
-    rows = compare(args.scenarios, agents, seed=args.seed, on_row=note)
+    rows = compare(args.scenarios, agents, seed=args.seed, on_row=note,
+                   max_tickets=args.max_tickets)
     if args.markdown:
         say(to_markdown(rows))
     else:

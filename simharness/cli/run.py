@@ -21,6 +21,7 @@ from ._common import (
     missing,
     say,
     unwritable,
+    warn,
 )
 from ._record import add_history_arguments, record
 
@@ -32,14 +33,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--agent", help="agent to test, as package.module:attr "
                         "(overrides the scenario's agent.ref)")
     parser.add_argument("--seed", type=int, help="random seed (overrides the scenario's seed)")
-    parser.add_argument("--out", type=Path, help="directory for results.json and records.jsonl "
-                        "(default: runs/<scenario>-seed<seed>)")
+    parser.add_argument("--out", type=Path, help="directory for the run's files: results.json, "
+                        "records.jsonl, scenario.yaml (as run), five PNG plots and "
+                        "report.html (default: runs/<scenario>-seed<seed>, replaced on a "
+                        "rerun); an --out that already holds files needs --force")
+    parser.add_argument("--force", action="store_true",
+                        help="write into an --out directory that already holds files")
+    parser.add_argument("--max-tickets", type=int, metavar="N",
+                        help="refuse scenarios expected to make more than N tickets "
+                             "(default 1,000,000)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_history_arguments(parser)
 
 
+def _occupied(directory: Path) -> str | None:
+    """What is already in `directory` that a run would overwrite or mix with."""
+    if not directory.is_dir():
+        return None
+    if (directory / "results.json").exists():
+        return "already holds a run (results.json)"
+    if any(directory.iterdir()):
+        return "is not empty"
+    return None
+
+
 def run(args: argparse.Namespace, console: Console) -> int:
-    from .. import api
+    from .. import api, checks
     from ..history import record_result
     from ..report.console import print_summary, progress_bar
     from ..report.html import write_report
@@ -47,15 +66,26 @@ def run(args: argparse.Namespace, console: Console) -> int:
     if missing(args.scenario):
         return EXIT_UNUSABLE
     scenario = api.as_scenario(args.scenario)
+    for warning in checks.warnings(scenario):
+        warn(str(warning))
+    checks.check_run(scenario, args.max_tickets)  # before anything is written
     seed = scenario.seed if args.seed is None else args.seed
     out_dir = args.out or Path("runs") / f"{scenario.name}-seed{seed}"
     problem = unwritable(out_dir)
     if problem:  # say so now, not after a long run
         error(f"cannot write results to {out_dir}: {problem}")
         return EXIT_UNUSABLE
+    occupied = _occupied(out_dir)
+    if occupied and args.out is not None and not args.force:
+        error(f"--out {out_dir} {occupied}; pass --force to write into it, or choose "
+              "another directory")
+        return EXIT_UNUSABLE
+    if occupied:
+        say(f"replacing the earlier run in {out_dir}")
     try:
         with progress_bar(console, enabled=not args.quiet) as progress:
-            result = api.run(scenario, agent=args.agent, seed=seed, progress=progress)
+            result = api.run(scenario, agent=args.agent, seed=seed, progress=progress,
+                             max_tickets=args.max_tickets)
     except api.RunInterrupted as stop:
         return _keep_partial(args, stop.result, out_dir)
     try:
@@ -67,9 +97,14 @@ def run(args: argparse.Namespace, console: Console) -> int:
     print_summary(result, console)
     say(f"results written to {out / 'results.json'} and {out / 'records.jsonl'}")
     say(f"report written to {report}")
+    say(f"reproduce: {result.reproduce_command()}")
     record(args, lambda db: record_result(result, db, agent=args.agent, run_dir=out))
     if result.stopped_early:
         _explain_stop(result)
+        return EXIT_UNUSABLE
+    if result.measured_nothing:
+        error("the run measured nothing: no ticket arrived, so no SLO can pass (check the "
+              "traffic rates and their start/until against the duration)")
         return EXIT_UNUSABLE
     return EXIT_OK if result.passed else EXIT_SLO_FAILED
 

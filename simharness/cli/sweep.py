@@ -28,6 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(with --executor dask; default: a LocalCluster)")
     parser.add_argument("--workers", type=int, help="parallel processes (default: the CPU "
                         "count for the process pool, 2 for a Dask LocalCluster)")
+    parser.add_argument("--max-tickets", type=int, metavar="N",
+                        help="refuse grid points expected to make more than N tickets "
+                             "(default 1,000,000)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_history_arguments(parser)
 

@@ -19,6 +19,9 @@ from ._common import NAN, Window, ratio
 REVIEW_ROUTE = "human_review"
 #: Confusion-matrix columns for a failed/empty prediction and for several routes at once.
 NONE_LABEL, MULTI_LABEL = "<none>", "<multi>"
+#: The confusion-matrix column of every predicted label that is not a route: an agent
+#: answering in free text makes thousands of distinct labels, and each is only "wrong".
+OTHER_LABEL = "<other>"
 
 
 def routing_accuracy(records: Sequence[TicketRecord]) -> float:
@@ -27,21 +30,29 @@ def routing_accuracy(records: Sequence[TicketRecord]) -> float:
 
 
 def label_order(records: Sequence[TicketRecord], routes: Iterable[str] = ()) -> list[str]:
-    """Every true or predicted label: configured routes first (scenario order), then the
-    others sorted, so figures and matrices line up across runs."""
-    seen = {label for r in records for label in (*r.true_route, *r.pred_route)}
-    first = [route for route in dict.fromkeys(routes) if route in seen]
+    """Every label that is a route (configured, true for some ticket, or `human_review`)
+    and occurs in `records`: configured routes first (scenario order), then the others
+    sorted, so figures and matrices line up across runs. Predicted labels that are not
+    routes are left out: they score as wrong answers, never as classes of their own."""
+    routes = list(dict.fromkeys(routes))
+    known = {*routes, REVIEW_ROUTE, *(label for r in records for label in r.true_route)}
+    seen = {label for r in records for label in (*r.true_route, *r.pred_route)
+            if label in known}
+    first = [route for route in routes if route in seen]
     return first + sorted(seen - set(first))
 
 
 def binarize(route_sets: Iterable[Iterable[str]], labels: Sequence[str]) -> np.ndarray:
-    """Indicator matrix (tickets x labels), as `MultiLabelBinarizer(classes=labels)` gives."""
+    """Indicator matrix (tickets x labels), as `MultiLabelBinarizer(classes=labels)` gives;
+    a label outside `labels` sets no column (scikit-learn warns and ignores it too)."""
     index = {label: j for j, label in enumerate(labels)}
     sets = list(route_sets)
     out = np.zeros((len(sets), len(labels)), dtype=bool)
     for i, routes in enumerate(sets):
         for label in routes:
-            out[i, index[label]] = True
+            j = index.get(label)
+            if j is not None:
+                out[i, j] = True
     return out
 
 
@@ -73,23 +84,26 @@ def macro_f1(records: Sequence[TicketRecord], order: Sequence[str] = ()) -> floa
     return float(label_scores(records, label_order(records, order))["macro_f1"])
 
 
-def _predicted_column(pred: list[str]) -> str:
+def _predicted_column(pred: list[str], index: dict[str, int]) -> int:
     routes = set(pred)
     if not routes:
-        return NONE_LABEL
-    return next(iter(routes)) if len(routes) == 1 else MULTI_LABEL
+        return index[NONE_LABEL]
+    if len(routes) > 1:
+        return index[MULTI_LABEL]
+    return index.get(next(iter(routes)), index[OTHER_LABEL])
 
 
 def confusion(records: Sequence[TicketRecord], labels: Sequence[str]) -> dict[str, Any]:
     """Square matrix (rows true, columns predicted) over single-route tickets; labels are
-    the routes then `<none>` (nothing predicted) and `<multi>` (several predicted)."""
-    names = [*labels, NONE_LABEL, MULTI_LABEL]
+    the routes then `<other>` (one label that is not a route), `<none>` (nothing
+    predicted) and `<multi>` (several predicted)."""
+    names = [*labels, OTHER_LABEL, NONE_LABEL, MULTI_LABEL]
     index = {name: k for k, name in enumerate(names)}
     matrix = np.zeros((len(names), len(names)), dtype=int)
     for r in records:
         truth = set(r.true_route)
         if len(truth) == 1:
-            matrix[index[next(iter(truth))], index[_predicted_column(r.pred_route)]] += 1
+            matrix[index[next(iter(truth))], _predicted_column(r.pred_route, index)] += 1
     return {"labels": names, "matrix": matrix.tolist()}
 
 

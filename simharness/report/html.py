@@ -20,7 +20,8 @@ from matplotlib.figure import Figure
 
 from ..metrics.shadow import disagrees
 from ..records import TicketRecord
-from . import plots
+from . import plots, story
+from .console import warning_lines
 from .store import SCENARIO, LoadedRun, snapshot
 
 if TYPE_CHECKING:
@@ -43,11 +44,13 @@ SECTIONS = ("tickets", "routing", "escalation", "latency", "cost", "calls", "rec
             "faults")
 
 #: What a section's numbers are, where its keys alone do not say.
-SECTION_NOTES = {"faults": "tickets touched by each fault",
+SECTION_NOTES = {"faults": "per fault, the tickets whose calls or payload it actually "
+                           "changed (not every ticket in its window)",
                  "latency": "queue wait + service, seconds of simulated time",
                  "recovery": "per fault: time to detect counts from its start, time to "
-                             "recover from its end; amplifications are per ticket vs the "
-                             "baseline"}
+                             "recover from its end; amplifications compare a window ticket's "
+                             "calls and cost with a pre-fault ticket's: ×1 the same, ×0.5 "
+                             "half (failed calls often cost nothing), ×2 double"}
 
 #: Characters shown as escapes: C0/C1 controls (not tab or newline), lone surrogates,
 #: non-characters, and the invisible or bidi-reordering ones that can disguise text.
@@ -155,8 +158,37 @@ def _header(run: LoadedRun) -> str:
     description = f'<p class="description">{esc(run.description)}</p>' if run.description else ""
     tickets = run.metrics.get("tickets", {}).get("total", len(run.records))
     return (f"<header>\n<h1>simharness report: {esc(run.name)} {verdict}</h1>\n{description}\n"
-            f'<p class="facts">scenario <b>{esc(run.name)}</b> · seed <b>{run.seed}</b> · '
+            f'<p class="facts">scenario <b>{esc(run.name)}</b> · agent '
+            f"<b>{esc(run.agent_label)}</b> · seed <b>{run.seed}</b> · "
             f"{fmt(tickets)} tickets · {esc(_clock(run.duration))} simulated</p>\n</header>")
+
+
+def reproduce_command(run: LoadedRun) -> str:
+    """The command that reruns a saved run from its own directory's scenario file."""
+    command = f"simharness run {SCENARIO} --seed {run.seed}"
+    ref = run.agent.get("ref")
+    return command + (f" --agent {ref}" if ref else "")
+
+
+def _summary_section(run: LoadedRun) -> str:
+    """The opening: what happened in sentences, failures by kind, safety nets used."""
+    lines = story.opening(run.agent_label, run.metrics, run.records, run.fault_windows,
+                          run.duration, run.slos)
+    paragraphs = "\n".join(f"<p>{esc(line)}</p>" for line in lines)
+    failed = story.failures_by_kind(run.records)
+    nets = story.safety_nets(run.records)
+    tables = []
+    if failed:
+        tables.append("<div><h3>Failed tickets by kind</h3>\n" + _table(
+            ("how it failed", "tickets"), ((esc(k), fmt(n)) for k, n in failed.items()),
+            cls="metrics", ident="failures-by-kind") + "</div>")
+    if nets:
+        tables.append("<div><h3>Safety nets used</h3>\n" + _table(
+            ("safety net", "tickets"), ((esc(k), fmt(n)) for k, n in nets.items()),
+            cls="metrics", ident="safety-nets") + "</div>")
+    grid = f'<div class="grid">\n{"".join(tables)}\n</div>' if tables else ""
+    return (f'<section class="summary">\n<h2 id="summary">What happened</h2>\n{paragraphs}\n'
+            f"{grid}\n</section>")
 
 
 def _slo_section(run: LoadedRun) -> str:
@@ -168,9 +200,11 @@ def _slo_section(run: LoadedRun) -> str:
                  else '<span class="fail">FAIL</span>', esc(s.message))
                 for s in run.slos]
         body = _table(("metric", "value", "bound", "verdict", "detail"), rows, ident="slos")
-    hint = (f'<p class="hint">Reproduce this run: <code>simharness run {SCENARIO} --seed '
-            f"{run.seed}</code> (the scenario file saved next to this report; add "
-            f"<code>--agent</code> if the run overrode the scenario's agent).</p>")
+    hint = f'<p class="hint">Reproduce this run: <code>{esc(reproduce_command(run))}</code>'
+    hint += (" (the scenario file saved next to this report).</p>" if run.agent.get("ref")
+             else " (the scenario file saved next to this report; the agent was an object "
+                  f"of {esc(run.agent.get('class') or 'unknown type')}, which cannot be "
+                  "imported by name: pass it again in Python).</p>")
     return f'<section>\n<h2 id="slo">SLO verdicts</h2>\n{body}\n{hint}\n</section>'
 
 
@@ -215,8 +249,22 @@ def _recovery_cell(duration: float) -> Cell:
             return fmt(value, f"recovery.{column}") if isinstance(value, float) else value
         if column == "end" and row.get(column) is None:
             return "never ends"
+        if column in ("retry_amplification", "cost_amplification"):
+            return _amplification(row.get(column), column)
         return fmt(row.get(column), f"recovery.{column}")
     return cell
+
+
+def _amplification(value: Any, column: str) -> str:
+    """×1.80 (80 % more) / ×0.40 (60 % less): a ratio nobody can read backwards."""
+    if not _finite(value):
+        return "n/a"
+    what = "calls" if column == "retry_amplification" else "cost"
+    if abs(value - 1) < 0.005:
+        return f"×{value:.2f} (same {what} per ticket)"
+    change = abs(value - 1)
+    word = "more" if value > 1 else "less"
+    return f"×{value:.2f} ({change:.0%} {word} {what} per ticket)"
 
 
 def _metrics_section(run: LoadedRun) -> str:
@@ -314,24 +362,56 @@ def _spread(items: list[TicketRecord], count: int) -> list[TicketRecord]:
     return [items[round(i * step)] for i in range(count)]
 
 
-def audit_selection(records: Sequence[TicketRecord], limit: int = AUDIT_LIMIT
-                    ) -> tuple[list[TicketRecord], int, int]:
-    """Failed and misrouted tickets for the audit trail, at most `limit`, in arrival order.
+#: The audit trail's groups, in page order: what a reader should see first.
+AUDIT_GROUPS = ("failed during a fault window", "failed outside fault windows",
+                "misrouted during a fault window", "misrouted outside fault windows")
 
-    When there are too many, failed and misrouted tickets share the room (neither kind
-    crowds out the other) and each is sampled evenly over the run, so a long outage shows
-    its onset, its middle and its end. Returns (chosen, failed total, misrouted total).
+
+def audit_groups(records: Sequence[TicketRecord], windows: Sequence[tuple[str, float, float]],
+                 limit: int = AUDIT_LIMIT) -> list[tuple[str, list[TicketRecord], int]]:
+    """Failed and misrouted tickets for the audit trail, at most `limit` in all, in
+    AUDIT_GROUPS order: the failures of the fault windows first.
+
+    While later groups have tickets, a group takes at most half of the room the groups
+    before it left (a smaller group leaves the rest to the next), sampled evenly over the
+    run, so a long outage shows its onset, its middle and its end. Returns
+    (group name, chosen tickets in arrival order, group total) for every non-empty group.
     """
+    spans = [(s, e) for _, s, e in windows]
+
+    def in_fault(r: TicketRecord) -> bool:
+        return any(s <= r.arrived_at < e for s, e in spans)
+
     order = sorted(records, key=lambda r: (r.arrived_at, r.ticket_id))
     failed = [r for r in order if r.status != "ok"]
     misrouted = [r for r in order
                  if r.status == "ok" and set(r.pred_route) != set(r.true_route)]
-    n_misrouted = min(len(misrouted), limit // 2)
-    n_failed = min(len(failed), limit - n_misrouted)
-    n_misrouted = min(len(misrouted), limit - n_failed)
-    chosen = _spread(failed, n_failed) + _spread(misrouted, n_misrouted)
-    chosen.sort(key=lambda r: (r.arrived_at, r.ticket_id))
-    return chosen, len(failed), len(misrouted)
+    groups = [[r for r in failed if in_fault(r)], [r for r in failed if not in_fault(r)],
+              [r for r in misrouted if in_fault(r)], [r for r in misrouted if not in_fault(r)]]
+    room = limit
+    counts: list[int] = []
+    for i, group in enumerate(groups):
+        share = max(room // 2, 1) if any(groups[i + 1:]) else room
+        counts.append(min(len(group), share, room))
+        room -= counts[-1]
+    for i, group in enumerate(groups):  # room the later groups did not need goes back
+        extra = min(room, len(group) - counts[i])
+        counts[i] += extra
+        room -= extra
+    return [(name, _spread(group, count), len(group))
+            for name, group, count in zip(AUDIT_GROUPS, groups, counts, strict=True) if group]
+
+
+def audit_selection(records: Sequence[TicketRecord], limit: int = AUDIT_LIMIT,
+                    windows: Sequence[tuple[str, float, float]] = ()
+                    ) -> tuple[list[TicketRecord], int, int]:
+    """The audit trail's tickets in page order (see `audit_groups`), with the totals of
+    failed and misrouted tickets."""
+    groups = audit_groups(records, windows, limit)
+    chosen = [r for _, take, _ in groups for r in take]
+    failed = sum(total for name, _, total in groups if name.startswith("failed"))
+    misrouted = sum(total for name, _, total in groups if name.startswith("misrouted"))
+    return chosen, failed, misrouted
 
 
 def _routes(routes: Sequence[str]) -> str:
@@ -352,20 +432,28 @@ def _audit_row(r: TicketRecord) -> tuple[str, ...]:
 
 
 def _audit_section(run: LoadedRun) -> str:
-    chosen, failed, misrouted = audit_selection(run.records)
+    groups = audit_groups(run.records, run.fault_windows)
+    failed = sum(total for name, _, total in groups if name.startswith("failed"))
+    misrouted = sum(total for name, _, total in groups if name.startswith("misrouted"))
+    shown = sum(len(take) for _, take, _ in groups)
     total = failed + misrouted
     if not total:
         body = "<p>Every ticket was handled and routed right.</p>"
     else:
-        left = total - len(chosen)
+        left = total - shown
         note = (f"<p>{failed:,} failed and {misrouted:,} misrouted tickets"
-                + (f"; {len(chosen):,} shown, {left:,} left out (failed and misrouted share "
-                   "the rows, each sampled evenly over the run)" if left else ", all shown")
+                + (f"; {shown:,} shown, {left:,} left out (the failures of the fault windows "
+                   "come first; each group is sampled evenly over the run)" if left
+                   else ", all shown")
                 + ". Every ticket is in <code>records.jsonl</code>.</p>")
-        body = note + "\n" + _table(
-            ("ticket", "arrived", "status", "true route", "predicted", "error", "reason",
-             "faults", "agent log (ctx.log)"), (_audit_row(r) for r in chosen), cls="audit",
-            ident="audit-trail")
+        parts = [note]
+        for name, take, count in groups:
+            heading = f"{name[:1].upper()}{name[1:]}: {len(take):,} of {count:,} shown"
+            parts.append(f"<h3>{esc(heading)}</h3>\n" + _table(
+                ("ticket", "arrived", "status", "true route", "predicted", "error", "reason",
+                 "faults", "agent log (ctx.log)"), (_audit_row(r) for r in take), cls="audit",
+                ident="audit-" + name.replace(" ", "-")))
+        body = "\n".join(parts)
     return (f'<section>\n<h2 id="audit">Audit trail</h2>\n{body}\n{_shadow_table(run)}'
             "\n</section>")
 
@@ -428,10 +516,8 @@ def _run_section(run: LoadedRun) -> str:
             ("tickets per wall second", fmt(info.get("tickets_per_second"))),
             ("simulated seconds (with drain)", fmt(run.diagnostics.get("simulated_seconds")))]
     rows += [(esc(k), esc(v)) for k, v in (info.get("versions") or {}).items()]
-    for host, count in (run.diagnostics.get("blocked_hosts") or {}).items():
-        rows.append(("blocked calls to real host", f"{esc(host)} ({fmt(count)})"))
-    for text, count in (run.diagnostics.get("warnings") or {}).items():
-        rows.append(("warning", f"{esc(text)} ({fmt(count)}×)"))
+    rows.append(("agent", esc(run.agent_label)))
+    rows += [("warning", esc(line.strip())) for line in warning_lines(run.diagnostics)]
     for name, stats in (run.diagnostics.get("tools") or {}).items():
         unmatched = ", ".join(f"{esc(k)} ({fmt(v)}×)"
                               for k, v in (stats.get("unmatched_requests") or {}).items())
@@ -477,13 +563,15 @@ code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; 
 
 def render_html(run: LoadedRun, images: dict[str, bytes]) -> str:
     """The whole page as one string (deterministic: no timestamps, no paths)."""
-    nav = ('<nav><a href="#slo">SLOs</a><a href="#metrics">Metrics</a><a href="#client">'
-           'Client</a><a href="#plots">Plots</a><a href="#audit">Audit trail</a>'
+    nav = ('<nav><a href="#summary">Summary</a><a href="#slo">SLOs</a><a href="#metrics">'
+           'Metrics</a><a href="#client">Client</a><a href="#plots">Plots</a>'
+           '<a href="#audit">Audit trail</a>'
            + ('<a href="#traffic">Replayed traffic</a>' if run.diagnostics.get("replay")
               else "") + '<a href="#scenario">Scenario</a><a href="#run">Run</a></nav>')
-    parts = (_header(run), nav, _slo_section(run), _metrics_section(run),
-             _client_section(run), _plots_section(images), _audit_section(run),
-             _traffic_section(run), _scenario_section(run), _run_section(run))
+    parts = (_header(run), nav, _summary_section(run), _slo_section(run),
+             _metrics_section(run), _client_section(run), _plots_section(images),
+             _audit_section(run), _traffic_section(run), _scenario_section(run),
+             _run_section(run))
     body = "\n".join(part for part in parts if part)
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"

@@ -185,7 +185,8 @@ def accuracy_over_time(run: RunLike, *, bin_s: float | None = None) -> Figure:
 
 
 def latency_over_time(run: RunLike, *, bin_s: float | None = None) -> Figure:
-    """p50/p95/p99 of end-to-end latency per arrival bin: tails move first under faults."""
+    """p50/p95/p99 of end-to-end latency per bin of finish time (when the work happened):
+    tails move first under faults."""
     horizon = run.duration
     edges = series.bin_edges(horizon, bin_s)
     scale, unit = _time_unit(horizon)
@@ -193,8 +194,8 @@ def latency_over_time(run: RunLike, *, bin_s: float | None = None) -> Figure:
     centers = (edges[:-1] + edges[1:]) / 2 / scale
     fig = _figure(11, 4.8)
     ax = fig.subplots()
-    ax.set_title(f"Latency over time ({_bin_label(edges[1] - edges[0])} bins, by arrival)",
-                 fontsize=13)
+    ax.set_title(f"Latency over time ({_bin_label(edges[1] - edges[0])} bins, by finish "
+                 "time)", fontsize=13)
     handles = shade_windows(ax, run.fault_windows, scale)
     styles = {50: ("#2ca02c", "-"), 95: ("#ff7f0e", "-"), 99: ("#d62728", "--")}
     lines = [ax.plot(centers, quantiles[q], color=styles[q][0], linestyle=styles[q][1],
@@ -212,7 +213,7 @@ def latency_over_time(run: RunLike, *, bin_s: float | None = None) -> Figure:
     else:
         ax.set_ylim(0, high * 1.1 if high > 0 else 1.0)
         ax.set_ylabel("latency (s): queue wait + service")
-    _time_axes(ax, horizon, scale, unit, "tickets by arrival")
+    _time_axes(ax, horizon, scale, unit, "tickets by when their work finished")
     ax.legend(handles=lines + handles, loc="upper left", bbox_to_anchor=(1.01, 1.0),
               fontsize=9, borderaxespad=0)
     return fig
@@ -374,6 +375,7 @@ def _recovery_times(ax: Axes, times: dict[str, dict[str, float | str]], names: l
              ("time_to_recover", "time to recover", "from its end", "#2ca02c", 0.2))
     finite = [v for row in times.values() for v in row.values() if isinstance(v, float)]
     limit = max(finite, default=0.0) * 1.3 or 60.0
+    across = blended_transform_factory(ax.transAxes, ax.transData)
     handles: list[Artist] = [Patch(color=color, label=f"{label} ({origin})")
                              for _, label, origin, color, _ in kinds]
     for key, label, _, color, offset in kinds:
@@ -384,19 +386,27 @@ def _recovery_times(ax: Axes, times: dict[str, dict[str, float | str]], names: l
                 text = f"{value:,.1f} s" if value > 0 else f"{label}: 0 s (at once)"
                 ax.text(value + limit * 0.01, y[i] + offset, text, va="center", fontsize=9)
             elif value == "never":
-                ax.barh(y[i] + offset, limit, height=0.36, color=NEVER_COLOR, hatch="//",
-                        edgecolor="#d62728", linewidth=0)
-                ax.text(limit * 0.02, y[i] + offset, f"{label}: never", va="center",
-                        fontsize=9, color="#b22222", fontweight="bold",
+                # A hatched band across the whole panel (axes coordinates), not a bar: its
+                # length must not read as a number of seconds.
+                band = ax.barh(y[i] + offset, 1.0, left=0.0, height=0.36, color=NEVER_COLOR,
+                               hatch="//", edgecolor="#d62728", linewidth=0,
+                               transform=across)
+                band.patches[0].set_gid(f"never:{name}:{key}")
+                ax.text(0.02, y[i] + offset, f"{label}: never", va="center",
+                        fontsize=9, color="#b22222", fontweight="bold", transform=across,
                         bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.5})
             else:
                 ax.text(limit * 0.02, y[i] + offset, f"{label}: n/a (fault lasts to the end)",
                         va="center", fontsize=9, color="#555555")
     if any(v == "never" for row in times.values() for v in row.values()):
         handles.append(Patch(facecolor=NEVER_COLOR, edgecolor="#d62728", hatch="//",
-                             label="never"))
+                             label="never: no time, the band is not to scale"))
     ax.set_xlim(0, limit * 1.08)
-    ax.set_xlabel("seconds")
+    if finite:
+        ax.set_xlabel("seconds")
+    else:  # no time to put on a scale: a 0-60 s axis would suggest one
+        ax.set_xticks([])
+        ax.set_xlabel("no detection or recovery times to show")
     ax.legend(handles=handles, ncol=2, **_LEGEND_ABOVE)
 
 

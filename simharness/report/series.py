@@ -1,9 +1,9 @@
 """Time series of one run, computed from its per-ticket records with numpy.
 
 Pure functions: records in, arrays out. The plots draw them and tests check them, so the
-figures never compute anything a test cannot see. Times are simulated seconds; tickets are
-binned by arrival (what a customer arriving then experienced), costs by finish time (when
-the money was spent).
+figures never compute anything a test cannot see. Times are simulated seconds; accuracy
+and failures are binned by arrival (what a customer arriving then experienced), latency
+and costs by finish time (when the work ended and the money was spent).
 """
 
 from __future__ import annotations
@@ -83,13 +83,17 @@ def accuracy_over_time(records: Sequence[TicketRecord], edges: np.ndarray) -> Bi
 
 def latency_percentiles(records: Sequence[TicketRecord], edges: np.ndarray,
                         quantiles: Sequence[float] = (50, 95, 99)) -> dict[float, np.ndarray]:
-    """Latency (queue wait + service) percentiles of finished tickets, per arrival bin."""
+    """Latency (queue wait + service) percentiles of finished tickets, per bin of finish
+    time: a ticket's latency shows when its work ended, so a follow-up answered slowly
+    inside a fault window counts there, not at its conversation's first arrival (which
+    would draw the slowdown before the fault began)."""
     done = [r for r in records if r.finished_at is not None]
     n = len(edges) - 1
     out = {q: np.full(n, np.nan) for q in quantiles}
     if not done:
         return out
-    bins = _bin_index(_arrivals(done), edges)
+    finished = np.fromiter((r.finished_at for r in done), dtype=float, count=len(done))
+    bins = _bin_index(finished, edges)
     latency = np.fromiter((r.wait_s + r.service_s for r in done), dtype=float, count=len(done))
     order = np.argsort(bins, kind="stable")
     bins, latency = bins[order], latency[order]

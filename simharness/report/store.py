@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -68,6 +68,12 @@ class LoadedRun:
     scenario_yaml: str | None
     duration: float
     description: str
+    agent: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def agent_label(self) -> str:
+        """The agent that ran, as `results.json` names it (older runs did not)."""
+        return str(self.agent.get("ref") or self.agent.get("class") or "unknown agent")
 
     @classmethod
     def from_json(cls, results: dict[str, Any], records: list[TicketRecord],
@@ -89,7 +95,12 @@ class LoadedRun:
                    run_info=results.get("run") or {}, records=records,
                    scenario_yaml=scenario_yaml,
                    duration=_duration(spec.get("duration"), records, windows),
-                   description=str(spec.get("description") or ""))
+                   description=str(spec.get("description") or ""),
+                   agent=_agent(results.get("agent")))
+
+
+def _agent(value: Any) -> dict[str, Any]:
+    return dict(value) if isinstance(value, dict) else {}
 
 
 def _scenario_fields(text: str | None) -> dict[str, Any]:
