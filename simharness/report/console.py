@@ -36,9 +36,10 @@ def _describe(now: float, end: float, finished: int) -> str:
             f"{finished:,} tickets done")
 
 
-def plain_progress(every: float = PLAIN_PROGRESS_SECONDS,
-                   stream: Any = None) -> ProgressCallback:
-    """A progress callback printing one plain line at most every `every` wall seconds."""
+def plain_progress(every: float | None = None, stream: Any = None) -> ProgressCallback:
+    """A progress callback printing one plain line at most every `every` wall seconds
+    (default PLAIN_PROGRESS_SECONDS)."""
+    every = PLAIN_PROGRESS_SECONDS if every is None else every
     started = wall_clock()
     last = [started]
 
