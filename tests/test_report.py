@@ -196,6 +196,18 @@ def test_accuracy_latency_failures_and_cost_series_from_records():
     assert series.baseline_cost_rate(records, 0.0) is None
 
 
+def test_latency_is_plotted_when_the_work_finished_not_at_first_arrival():
+    """A conversation arriving at 5 s whose slow follow-up ran at 300-330 s must not draw
+    a 330 s latency spike at 5 s, before the fault that slowed it began."""
+    follow_up = record(0, 5, latency=30)
+    follow_up.finished_at = 330.0
+    records = [follow_up, *(record(i, 10 * i, latency=1) for i in range(1, 30))]
+    edges = series.bin_edges(400, bin_s=100)
+    p95 = series.latency_percentiles(records, edges, (95,))[95]
+    assert p95[0] == pytest.approx(1.0)
+    assert p95[3] == pytest.approx(30.0)
+
+
 def test_empty_bins_are_nan_not_zero():
     acc = series.accuracy_over_time([record(0, 25)], series.bin_edges(30, bin_s=10))
     assert math.isnan(acc.rate[0]) and acc.rate[2] == 1.0
@@ -293,6 +305,26 @@ def test_recovery_plot_says_never_for_inf_and_null():
     assert any(t.startswith("llm-down\ncalls ×1.50") for t in shown)
 
 
+def test_never_is_a_band_across_the_panel_not_a_bar_of_seconds():
+    """With no finite time, the old bar ran to 60 on a 0-60 s axis: it read as 60 s."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    row = {"start": 60, "end": 120, "time_to_detect": None, "time_to_recover": math.inf,
+           "tickets": 60, "failed": 60, "unhandled": 60}
+    figure = plots.recovery(plot_input({"recovery": {"llm-down": row}}))
+    FigureCanvasAgg(figure).draw()
+    left = figure.axes[0]
+    bands = [p for p in left.patches if (p.get_gid() or "").startswith("never:")]
+    assert len(bands) == 2
+    panel = left.get_window_extent()
+    for band in bands:
+        box = band.get_window_extent()
+        assert box.x0 == pytest.approx(panel.x0, abs=1) and box.x1 == pytest.approx(
+            panel.x1, abs=1)
+    assert list(left.get_xticks()) == [] and "no detection or recovery times" in \
+        left.get_xlabel()
+
+
 def test_recovery_time_reads_never_or_na_even_after_json_nulls():
     row = {"start": 60.0, "end": 120.0, "time_to_detect": None, "time_to_recover": None}
     assert plots.recovery_time(row, "time_to_detect", 600) == "never"
@@ -354,6 +386,34 @@ def test_report_html_has_slos_metrics_plots_audit_and_scenario(naive, naive_repo
     if len(audit) == AUDIT_LIMIT:
         assert "left out" in " ".join(page.text)
     assert "name: test" in " ".join(page.text)  # the scenario, as YAML
+
+
+def test_report_opens_with_what_happened_for_a_support_lead(naive_report):
+    page = read_page(naive_report)
+    assert page.ids.index("summary") < page.ids.index("slo")
+    text = " ".join(page.text)
+    assert f"Agent {NAIVE} handled" in text
+    assert "Fault llm-down (08:00 to 13:00):" in text
+    assert "ConnectError" in text and "The agent never showed it noticed" in text
+    kinds = page.rows("failures-by-kind")
+    assert kinds and kinds[0][0] == "ConnectError"
+
+
+def test_report_says_when_the_agent_noticed_and_which_safety_nets_it_used(resilient, tmp_path):
+    page = read_page(write_report(resilient, tmp_path))
+    text = " ".join(page.text)
+    detect = resilient.metrics["recovery"]["llm-down"]["time_to_detect"]
+    assert math.isfinite(detect)
+    assert "The agent noticed" in text and "after it began" in text
+    nets = dict((row[0], row[1]) for row in page.rows("safety-nets"))
+    assert int(nets["keyword/rule fallback"].replace(",", "")) == sum(
+        "fallback" in r.actions for r in resilient.records)
+    recovery = page.tables["recovery"]
+    cost = recovery[0].index("cost_amplification")
+    assert "per ticket" in recovery[1][cost] and ("less" in recovery[1][cost]
+                                                  or "more" in recovery[1][cost]
+                                                  or "same" in recovery[1][cost])
+    assert "not every ticket in its window" in text
 
 
 def test_audit_trail_carries_the_agents_log_lines(resilient, tmp_path):

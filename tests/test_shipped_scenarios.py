@@ -81,6 +81,17 @@ def test_resilient_router_beats_naive_router_inside_fault_windows(path: Path):
     if path.stem in HEADLINE:
         metric, better = HEADLINE[path.stem]
         assert better * lookup(resilient, metric) > better * lookup(naive, metric)
+    if path.stem == "traffic_spike":
+        assert_queue_forms_in_the_spike(resilient_result)
+
+
+def assert_queue_forms_in_the_spike(result: sh.Result) -> None:
+    """The header promises that workers saturate and a queue builds from minute 20 to 30."""
+    before = [r.wait_s for r in result.records if r.arrived_at < 20 * 60]
+    spike = [r.wait_s for r in result.records if 20 * 60 <= r.arrived_at < 30 * 60]
+    assert max(before) < 5.0, "no queue before the spike"
+    assert sum(spike) / len(spike) > 5.0, "the spike's tickets wait 5 s on average"
+    assert max(spike) > 30.0
 
 
 @pytest.mark.timeout(120)
