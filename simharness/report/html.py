@@ -256,15 +256,14 @@ def _recovery_cell(duration: float) -> Cell:
 
 
 def _amplification(value: Any, column: str) -> str:
-    """×1.80 (80 % more) / ×0.40 (60 % less): a ratio nobody can read backwards."""
+    """×1.80 (80 % more) / ×0.40 (60 % less): a ratio nobody can read backwards (the
+    section note says what it compares)."""
     if not _finite(value):
         return "n/a"
-    what = "calls" if column == "retry_amplification" else "cost"
     if abs(value - 1) < 0.005:
-        return f"×{value:.2f} (same {what} per ticket)"
-    change = abs(value - 1)
+        return f"×{value:.2f} (the same)"
     word = "more" if value > 1 else "less"
-    return f"×{value:.2f} ({change:.0%} {word} {what} per ticket)"
+    return f"×{value:.2f} ({abs(value - 1):.0%} {word})"
 
 
 def _metrics_section(run: LoadedRun) -> str:

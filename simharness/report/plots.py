@@ -402,11 +402,11 @@ def _recovery_times(ax: Axes, times: dict[str, dict[str, float | str]], names: l
         handles.append(Patch(facecolor=NEVER_COLOR, edgecolor="#d62728", hatch="//",
                              label="never: no time, the band is not to scale"))
     ax.set_xlim(0, limit * 1.08)
-    if finite:
+    if any(v > 0 for v in finite):
         ax.set_xlabel("seconds")
-    else:  # no time to put on a scale: a 0-60 s axis would suggest one
+    else:  # no time above 0 to put on a scale: a 0-60 s axis would suggest one
         ax.set_xticks([])
-        ax.set_xlabel("no detection or recovery times to show")
+        ax.set_xlabel("no detection or recovery times above 0 s to show")
     ax.legend(handles=handles, ncol=2, **_LEGEND_ABOVE)
 
 
