@@ -90,8 +90,8 @@ def assert_queue_forms_in_the_spike(result: sh.Result) -> None:
     before = [r.wait_s for r in result.records if r.arrived_at < 20 * 60]
     spike = [r.wait_s for r in result.records if 20 * 60 <= r.arrived_at < 30 * 60]
     assert max(before) < 5.0, "no queue before the spike"
-    assert sum(spike) / len(spike) > 5.0, "the spike's tickets wait 5 s on average"
-    assert max(spike) > 30.0
+    assert sum(spike) / len(spike) > 1.5, "the spike's tickets wait seconds on average"
+    assert max(spike) > 15.0
 
 
 @pytest.mark.timeout(120)

@@ -13,7 +13,9 @@ recoverable from the text.
 
 from __future__ import annotations
 
+import functools
 import random
+import re
 import string
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -66,6 +68,27 @@ BILLING = RouteTemplates(
         "Short version: we got billed for 5 seats, we only have 3 users. Invoice {invoice}.",
         "I need a receipt for the {amount} payment I made on {date} for my expense report, "
         "the billing page only shows the last month.",
+        # Said without the usual words, or in another team's words: real customers write
+        # like this, and a keyword router gets these wrong.
+        "You took {amount} from me on {date} and I have no idea what it was for. I'm on the "
+        "{plan} plan.",
+        "How much is the {plan} plan per month now? The number I see when I upgrade is "
+        "different from the one on your website.",
+        "we're a nonprofit, is there a discount on {plan}? the monthly cost is hard for us to "
+        "justify",
+        "My bank flagged a {big_amount} debit from your company as suspicious. Was that "
+        "really you?",
+        "I cancelled nothing and changed nothing, yet this month I owe {big_amount}. Who can "
+        "explain what I'm paying for?",
+        "The checkout page gave me {error} but the money still left my account. Did it go "
+        "through or not?",
+        "I moved from {plan} to Starter on {date} but paid the full {plan} amount again. Can "
+        "someone log in and look at what I paid?",
+        "Can you set up our company account so we pay by bank transfer every quarter "
+        "instead of every month?",
+        "Hello, could you resend the receipt for my last payment? I deleted the email by "
+        "mistake.",
+        "the amount on my statement doesnt match the price on your site for {plan}",
     ),
     subjects=(
         "Billing question",
@@ -118,6 +141,21 @@ TECHNICAL = RouteTemplates(
         "The {product} won't pair with the app over bluetooth. Firmware says up to date, "
         "I've reset it 3 times.",
         "Is there an outage? Nothing loads for me since this morning, just {error}.",
+        # Said without the usual words, or in another team's words.
+        "Every time I try to save my changes the page just freezes and I have to reload. "
+        "Nothing gets saved.",
+        "{feature} stopped doing anything on my {device} after your update on {date}.",
+        "I get a white screen with a spinning wheel in {browser}, it never finishes loading.",
+        "Is something down on your side? {feature} times out for our whole team.",
+        "The payment page crashes when I try to add my card ({error}). I just want to pay!",
+        "Since I changed my password and my profile photo the app only shows a spinner on "
+        "my {device}.",
+        "The tracking page on your site won't load in {browser}, it's just blank.",
+        "Whenever I open an invoice in the app it closes itself. Happens on my {device} and "
+        "my {device}.",
+        "I keep hitting a bug where {feature} duplicates every entry. Can your engineers "
+        "take a look?",
+        "your app is broken on my {device} since the last update, pls fix",
     ),
     subjects=(
         "App not working",
@@ -163,6 +201,19 @@ ACCOUNT = RouteTemplates(
         "access anything.",
         "i want to update my phone number and address on my profile but it won't let me save",
         "Need to reset my password but the link says it expired, tried 3 times today.",
+        # Said without the usual words, or in another team's words.
+        "I forgot which email I signed up with and now I can't get in. Can you look me up "
+        "by my name?",
+        "Please change the email address in my settings to my new work address.",
+        "My colleague left the company and we need her seat moved over to me as the admin.",
+        "I'd like to turn on two-factor authentication but I can't find where to do it.",
+        "The reset link you send says {error} so I'm stuck outside my own workspace.",
+        "I need to update the card holder name on my profile, it still has my old name.",
+        "Someone else's orders and deliveries show up when I'm signed on. Is my data mixed "
+        "up with another customer's?",
+        "Can I merge my two logins into one? I made a second one by accident on {date}.",
+        "Locked out after too many attempts, please unlock me",
+        "How do I change my login email? The old address is gone.",
     ),
     subjects=(
         "Can't log in",
@@ -206,6 +257,19 @@ SHIPPING = RouteTemplates(
         "The courier left a note saying they couldn't deliver. How do I reschedule delivery "
         "for order {order}?",
         "What carrier do you use for {city}? my building doesn't accept {carrier} deliveries",
+        # Said without the usual words, or in another team's words.
+        "It's been two weeks and my {product} still hasn't turned up. Where is it?",
+        "The box arrived crushed and the {product} inside is dented.",
+        "Can I pick up order {order} from a store in {city} instead of waiting for it?",
+        "My order {order} says it's in {city} but it hasn't moved for five days.",
+        "I was charged for express {carrier} but it came by regular post a week late.",
+        "The courier left my {product} at the wrong address and the app shows an error when I "
+        "try to report it.",
+        "Can you cancel the {carrier} pickup? I'm home on {date} instead, just bring it then.",
+        "Order {order} never came. Should I ask for my money back or will you send another?",
+        "Could you give me a tracking number for order {order}? The confirmation email didn't "
+        "have one.",
+        "when will my package get here? ordered it {date}",
     ),
     subjects=(
         "Where is my order?",
@@ -251,6 +315,20 @@ REFUND = RouteTemplates(
         "I've given up waiting for order {order}. Please just refund it.",
         "my kid bought a {product} by accident on my account, can I get that refunded? "
         "it was {amount}",
+        # Said without the usual words, or in another team's words.
+        "I returned the {product} on {date} and still haven't seen the {amount} come back to "
+        "me.",
+        "The {product} was faulty and I sent it back. How long until I'm paid back?",
+        "You agreed on the phone to return the {amount} to me. Nothing has arrived yet.",
+        "I'd like the {amount} I paid for the add-on returned, I never used it.",
+        "Please put the {big_amount} back on my card ending {last4}, the order was never "
+        "delivered.",
+        "I cancelled within the trial but you still charged {amount}. I want it returned.",
+        "The refund form gives me {error} every time I submit it.",
+        "Your invoice says a credit of {amount} was issued on {date}, but my bank shows "
+        "nothing.",
+        "Can I get a refund for the {product}? It doesn't fit.",
+        "still waiting on my money back for order {order}",
     ),
     subjects=(
         "Refund request",
@@ -293,6 +371,18 @@ CANCELLATION = RouteTemplates(
         "end of the month?",
         "Downgrading isn't enough, I want to cancel completely. Thanks.",
         "How do I cancel one of the seats on our team plan? Someone left the company.",
+        # Said without the usual words, or in another team's words.
+        "Please stop my subscription at the end of this month. We're moving to another tool.",
+        "I don't want to renew when my {plan} plan runs out on {date}.",
+        "How do I end my membership? I can't find the option anywhere.",
+        "We're closing the business, please don't renew anything for us after {date}.",
+        "Stop billing me. I want out of the {plan} plan today.",
+        "I want to delete my account and all my data.",
+        "Don't send the next box, I'm done with the subscription. The last shipment is the "
+        "final one.",
+        "Your app crashes whenever I try to cancel, so please just cancel {plan} for me.",
+        "Please cancel my order {order}, I ordered the wrong size.",
+        "unsubscribe me from the {plan} plan, thanks",
     ),
     subjects=(
         "Cancel subscription",
@@ -489,11 +579,57 @@ def topic_words(route: str) -> str:
     return " ".join(route.replace("_", " ").replace("-", " ").split())
 
 
+#: Longer words a misspelt variant gets wrong (customers in a hurry, phone keyboards).
+TYPOS_PER_BODY = 1
+_WORD = re.compile(r"[A-Za-z]{4,}")
+
+
+def misspell(template: str, rng: random.Random, words: int = TYPOS_PER_BODY) -> str:
+    """`template` with up to `words` of its words of 4+ letters misspelt: two inner letters
+    swapped, one dropped or one doubled. `{slot}` fields are left alone."""
+    parts = list(string.Formatter().parse(template))
+    spans = [(i, m.start(), m.end()) for i, (literal, *_rest) in enumerate(parts)
+             for m in _WORD.finditer(literal)]
+    chosen = sorted(rng.sample(spans, min(words, len(spans))), reverse=True)
+    literals = [literal for literal, *_rest in parts]
+    for i, start, end in chosen:
+        word = literals[i][start:end]
+        literals[i] = literals[i][:start] + _typo(word, rng) + literals[i][end:]
+    out = []
+    for literal, (_lit, field, spec, conv) in zip(literals, parts, strict=True):
+        out.append(_escape(literal))
+        if field is not None:
+            out.append("{" + field + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "")
+                       + "}")
+    return "".join(out)
+
+
+def _typo(word: str, rng: random.Random) -> str:
+    k = 1 + int(rng.random() * (len(word) - 2))  # an inner position: first letter kept
+    kind = rng.random()
+    if kind < 0.4 and k < len(word) - 1:
+        return word[:k] + word[k + 1] + word[k] + word[k + 2:]
+    if kind < 0.7:
+        return word[:k] + word[k + 1:]
+    return word[:k] + word[k] + word[k:]
+
+
+@functools.cache
+def _standard(route: str) -> RouteTemplates:
+    """A standard route's templates, every body also in a misspelt variant (fixed: the
+    same typos every run, like the rest of the template data)."""
+    t = STANDARD_ROUTES[route]
+    rng = random.Random(f"simharness.typos:{route}")
+    return RouteTemplates(bodies=t.bodies + tuple(misspell(b, rng) for b in t.bodies),
+                          subjects=t.subjects, ambiguous=t.ambiguous, passing=t.passing)
+
+
 def templates_for(route: str) -> RouteTemplates:
-    """Standard templates for a standard route, else the generic ones naming the route."""
-    standard = STANDARD_ROUTES.get(route.strip().lower())
-    if standard is not None:
-        return standard
+    """Standard templates for a standard route (with misspelt variants of its bodies), else
+    the generic ones naming the route (never misspelt: the route must stay readable)."""
+    key = route.strip().lower()
+    if key in STANDARD_ROUTES:
+        return _standard(key)
     topic = topic_words(route)
     fill = {"topic": topic, "Topic": topic[:1].upper() + topic[1:]}
 
