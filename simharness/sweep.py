@@ -553,14 +553,32 @@ class _ProgressBar:
             TimeRemainingColumn,
         )
 
+        # Off a terminal (CI logs, pipes) a bar never redraws: plain lines instead.
+        self.plain = enabled and not console.is_terminal
+        self.console = console
         self.bar = (Progress(TextColumn("sweeping"), BarColumn(), MofNCompleteColumn(),
                              TextColumn("runs"), TimeElapsedColumn(), TextColumn("eta"),
                              TimeRemainingColumn(), console=console, get_time=wall_clock)
-                    if enabled else None)
+                    if enabled and not self.plain else None)
         self.task: Any = None
+        self.started = self.last = wall_clock()
 
     def __enter__(self) -> SweepProgress | None:
+        if self.plain:
+            return self.plain_line
         return None if self.bar is None else self.update
+
+    def plain_line(self, done: int, total: int) -> None:
+        """`progress: 3/20 runs (41 s elapsed)` at most every PLAIN_PROGRESS_SECONDS, and
+        when the last run is in."""
+        from .report import console as console_mod
+
+        now = wall_clock()
+        if done < total and now - self.last < console_mod.PLAIN_PROGRESS_SECONDS:
+            return
+        self.last = now
+        print(f"progress: {done}/{total} runs ({now - self.started:.0f} s elapsed)",
+              file=self.console.file, flush=True)
 
     def update(self, done: int, total: int) -> None:
         assert self.bar is not None

@@ -153,3 +153,15 @@ def test_an_import_error_inside_the_agent_module_gets_no_cwd_hint(tiny: Path, tm
     err = capsys.readouterr().err
     assert code == 2
     assert "not_installed_lib" in err and "PYTHONPATH" not in err
+
+
+def test_sweep_off_a_terminal_prints_plain_progress_lines(tiny: Path, tmp_path: Path, capsys,
+                                                          monkeypatch):
+    monkeypatch.setattr(console_mod, "PLAIN_PROGRESS_SECONDS", 0.0)
+    code = main(["sweep", str(tiny), "--seeds", "2", "--executor", "serial", "--no-history",
+                 "--out", str(tmp_path / "sweep")])
+    out = capsys.readouterr().out
+    assert code == 0
+    lines = [line for line in out.splitlines() if line.startswith("progress: ")]
+    assert lines[-1].startswith("progress: 2/2 runs (")
+    assert "━" not in out  # no bar drawn into the log
