@@ -27,10 +27,19 @@ RECORD_BYTES = 900
 
 @dataclass(frozen=True)
 class RunEstimate:
-    """What a run will make, from the arrival rates: expected values, not draws."""
+    """What a run will make, from the arrival rates: expected values, not draws.
+
+    `per_source` has one entry per traffic source, None for a source whose size is not
+    known before it is read (a replayed file, bounded by its reader's own limits);
+    `tickets` sums the known ones."""
 
     tickets: float
-    per_source: tuple[float, ...]
+    per_source: tuple[float | None, ...]
+
+    @property
+    def complete(self) -> bool:
+        """Every source's size is known."""
+        return all(n is not None for n in self.per_source)
 
     @property
     def record_bytes(self) -> float:
@@ -54,14 +63,16 @@ def _source_tickets(cfg: SyntheticTraffic, duration: float) -> float:
 def estimate(scenario: Scenario) -> RunEstimate:
     """Expected tickets of the whole run and of each traffic source."""
     per_source = tuple(_source_tickets(source.synthetic, scenario.duration)
-                       for source in scenario.traffic if source.synthetic is not None)
-    return RunEstimate(sum(per_source), per_source)
+                       if source.synthetic is not None else None
+                       for source in scenario.traffic)
+    return RunEstimate(sum(n for n in per_source if n is not None), per_source)
 
 
 def _rate_path(scenario: Scenario, index: int) -> tuple[str | int, ...]:
     cfg = scenario.traffic[index].synthetic
-    field = "schedule" if cfg is not None and cfg.schedule is not None else "rate"
-    return ("traffic", index, "synthetic", field)
+    if cfg is None:
+        return ("traffic", index)
+    return ("traffic", index, "synthetic", "schedule" if cfg.schedule is not None else "rate")
 
 
 def _bytes(n: float) -> str:
@@ -76,8 +87,9 @@ def run_errors(scenario: Scenario, max_tickets: int | None = None) -> list[Error
     (default DEFAULT_MAX_TICKETS) are expected."""
     limit = DEFAULT_MAX_TICKETS if max_tickets is None else max_tickets
     guess = estimate(scenario)
-    biggest = max(range(len(guess.per_source)), key=lambda i: guess.per_source[i], default=0)
-    if guess.tickets <= 0:
+    biggest = max(range(len(guess.per_source)), key=lambda i: guess.per_source[i] or 0.0,
+                  default=0)
+    if guess.tickets <= 0 and guess.complete:
         return [scenario.error_at(_rate_path(scenario, biggest),
                                   "the traffic sends no tickets during the run (every rate is "
                                   "0 while sources are active): the run would measure "

@@ -145,3 +145,14 @@ def test_numpy_integer_seeds_are_whole_numbers():
     result = sh.run(make_scenario(duration="10s"), agent=lambda payload: "billing",
                     seed=np.int64(3))
     assert result.seed == 3 and type(result.seed) is int
+
+
+def test_replayed_sources_are_not_counted_as_empty(tmp_path: Path):
+    data = tmp_path / "t.csv"
+    data.write_text("text,label\nmy invoice is wrong,billing\n")
+    scenario = scenario_from_dict(make_scenario(duration="1m", traffic=[
+        {"replay": {"path": str(data), "columns": {"text": "text", "route": "label"},
+                    "timing": {"rate": "5/s"}}}]))
+    guess = estimate(scenario)
+    assert guess.per_source == (None,) and not guess.complete
+    assert run_errors(scenario) == []
