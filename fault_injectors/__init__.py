@@ -10,10 +10,10 @@ from __future__ import annotations
 import difflib
 from importlib.metadata import entry_points
 
-from .base import Call, Completion, FaultInjector, NoParams, ParamsModel
+from .base import Call, Completion, FaultInjector, NoParams, ParamsModel, StreamPlan, ToolCall
 
-__all__ = ["Call", "Completion", "FaultInjector", "NoParams", "ParamsModel", "get", "known_kinds",
-           "register"]
+__all__ = ["Call", "Completion", "FaultInjector", "NoParams", "ParamsModel", "StreamPlan",
+           "ToolCall", "get", "known_kinds", "register"]
 
 _REGISTRY: dict[str, type[FaultInjector]] = {}
 _ENTRY_POINTS_LOADED = False
@@ -40,7 +40,7 @@ def _load_entry_points() -> None:
     global _ENTRY_POINTS_LOADED
     if _ENTRY_POINTS_LOADED:
         return
-    from . import inputs, llm, network  # noqa: F401  (registers the built-in kinds)
+    from . import inputs, llm, network, stream  # noqa: F401  (registers the built-in kinds)
 
     for ep in entry_points(group="simharness.fault_injectors"):
         register(ep.load())

@@ -1,6 +1,9 @@
 """LLM semantic faults: the endpoint answers, but not with what the agent hoped for.
 
-Targets: `llm` (every tier) or `llm.<tier>`.
+Targets: `llm` (every tier) or `llm.<tier>`. They act on the model's answer before any API
+renders it, so each works on every API: a refusal is an apology in the content (a
+`refusal` field, a refusal block), broken JSON is broken content or broken tool-call
+arguments, wrong fields are wrong fields of a schema answer or of a tool call.
 """
 
 from __future__ import annotations
@@ -21,6 +24,18 @@ def _route_value(routes: list[str]) -> str | list[str]:
     return routes[0] if len(routes) == 1 else routes
 
 
+def _answer_data(completion: Completion) -> tuple[Any, str | None]:
+    """The answer as data and its route key; a plain label answer reads as {"route": ...}.
+    (None, None) for a turn that carries no answer (a lookup call)."""
+    if completion.data is not None:
+        if completion.route_key is None and completion.tool_calls and not completion.routes:
+            return None, None
+        return completion.data, completion.route_key
+    if completion.tool_calls:
+        return None, None
+    return {"route": _route_value(completion.routes)}, "route"
+
+
 @register
 class Refusal(FaultInjector):
     """The model refuses: the content is an apology, not an answer.
@@ -34,6 +49,8 @@ class Refusal(FaultInjector):
     def rewrite(self, call: Call, completion: Completion) -> None:
         completion.content = REFUSAL_TEXT
         completion.extra["refusal"] = REFUSAL_TEXT
+        completion.tool_calls.clear()
+        completion.finish_reason = "stop"
 
 
 class OffTaxonomyParams(ParamsModel):
@@ -53,9 +70,20 @@ class OffTaxonomy(FaultInjector):
     Params = OffTaxonomyParams
     params: OffTaxonomyParams
 
-    def rewrite(self, call: Call, completion: Completion) -> None:
+    def rewrite(self, call: Call, completion: Completion) -> bool | None:
+        data, key = _answer_data(completion)
+        if data is None:
+            return False
         label = self.params.label or OFF_TAXONOMY_LABELS[self.rng.randrange(len(OFF_TAXONOMY_LABELS))]
-        completion.content = json.dumps({"route": label, "confidence": 0.9})
+        if completion.data is None or not isinstance(data, dict) or key is None:
+            completion.payload = json.dumps({"route": label, "confidence": 0.9})
+            return None
+        data = dict(data)
+        data[key] = [label] if isinstance(data[key], list) and completion.structured else label
+        if completion.confidence_key:
+            data[completion.confidence_key] = 0.9
+        completion.payload = json.dumps(data)
+        return None
 
 
 class InvalidJSONParams(ParamsModel):
@@ -80,13 +108,13 @@ class InvalidJSON(FaultInjector):
         if mode == "mixed":
             mode = "truncated" if self.rng.random() < 0.5 else "prose"
         if mode == "truncated":
-            text = completion.content or ""
+            text = completion.payload or ""
             cut = 1 + self.rng.randrange(max(1, len(text) - 2))
-            completion.content = text[:cut]
+            completion.payload = text[:cut]
             completion.finish_reason = "length"
         else:
             routes = " and ".join(completion.routes) or "unclear"
-            completion.content = f"Sure! Based on the message, this ticket is about {routes}."
+            completion.payload = f"Sure! Based on the message, this ticket is about {routes}."
 
 
 class EmptyParams(ParamsModel):
@@ -107,6 +135,8 @@ class EmptyCompletion(FaultInjector):
 
     def rewrite(self, call: Call, completion: Completion) -> None:
         completion.content = None if self.params.null else ""
+        completion.tool_calls.clear()
+        completion.finish_reason = "stop"
         completion.tokens_out = 0
 
 
@@ -192,10 +222,115 @@ class WrongSchema(FaultInjector):
     kind = "wrong_schema"
     family = "llm"
 
-    def rewrite(self, call: Call, completion: Completion) -> None:
-        shapes = [
-            {"category": _route_value(completion.routes), "score": 0.9},
-            {"result": {"label": _route_value(completion.routes)}},
-            [{"route": r} for r in completion.routes],
-        ]
-        completion.content = json.dumps(shapes[self.rng.randrange(len(shapes))])
+    def rewrite(self, call: Call, completion: Completion) -> bool | None:
+        data, key = _answer_data(completion)
+        if data is None:
+            return False
+        if key is not None and isinstance(data, dict):
+            value = data[key]
+            renamed = "label" if key == "category" else "category"
+            shapes: list[Any] = [
+                {renamed: value, "score": 0.9},
+                {"result": {"label": value}},
+                [{key: r} for r in (value if isinstance(value, list) else [value])],
+            ]
+        else:
+            shapes = [{"result": data}, [data], {"output": json.dumps(data)}]
+        completion.payload = json.dumps(shapes[self.rng.randrange(len(shapes))])
+        return None
+
+
+# -- tool calls --------------------------------------------------------------------------
+
+
+@register
+class UnknownTool(FaultInjector):
+    """The model calls a tool the request did not offer (a hallucinated name).
+
+    `{name: llm-hallucinates-tools, target: llm, kind: unknown_tool, probability: 0.2}`
+    Only answers that call tools are changed.
+    """
+
+    kind = "unknown_tool"
+    family = "llm"
+
+    def rewrite(self, call: Call, completion: Completion) -> bool | None:
+        if not completion.tool_calls:
+            return False
+        first = completion.tool_calls[0]
+        offered = set(completion.tools)
+        name = first.name + "_v2"
+        for candidate in ("lookup", "search", "route_ticket", "get_info", name):
+            if candidate not in offered:
+                name = candidate
+                break
+        first.name = name
+        return None
+
+
+class MalformedArgumentsParams(ParamsModel):
+    mode: Literal["truncated", "single_quotes", "python", "mixed"] = Field(
+        "mixed", description="JSON cut off, single-quoted, a Python dict repr, or any")
+
+
+@register
+class MalformedArguments(FaultInjector):
+    """A tool call's arguments are not valid JSON.
+
+    `{name: llm-broken-args, target: llm, kind: malformed_arguments, mode: truncated, probability: 0.2}`
+    Only answers that call tools are changed.
+    """
+
+    kind = "malformed_arguments"
+    family = "llm"
+    Params = MalformedArgumentsParams
+    params: MalformedArgumentsParams
+
+    def rewrite(self, call: Call, completion: Completion) -> bool | None:
+        if not completion.tool_calls:
+            return False
+        modes = ("truncated", "single_quotes", "python")
+        mode: str = self.params.mode
+        if mode == "mixed":
+            mode = modes[self.rng.randrange(len(modes))]
+        first = completion.tool_calls[0]
+        text = first.arguments
+        if mode == "truncated":
+            first.arguments = text[: 1 + self.rng.randrange(max(1, len(text) - 2))]
+        elif mode == "single_quotes":
+            first.arguments = text.replace('"', "'")
+        else:
+            try:
+                first.arguments = repr(json.loads(text)) + " "
+            except ValueError:
+                first.arguments = text[:-1]
+            if first.arguments.startswith("{}"):
+                first.arguments = "{'': None"
+        return None
+
+
+@register
+class MissingArgument(FaultInjector):
+    """A tool call leaves out an argument (the route first, when it carries one).
+
+    `{name: llm-forgets-args, target: llm, kind: missing_argument, probability: 0.2}`
+    Only answers that call tools with at least one argument are changed.
+    """
+
+    kind = "missing_argument"
+    family = "llm"
+
+    def rewrite(self, call: Call, completion: Completion) -> bool | None:
+        if not completion.tool_calls:
+            return False
+        first = completion.tool_calls[0]
+        try:
+            arguments = json.loads(first.arguments)
+        except ValueError:
+            return False
+        if not isinstance(arguments, dict) or not arguments:
+            return False
+        key = completion.route_key if completion.route_key in arguments else next(iter(arguments))
+        del arguments[key]
+        first.arguments = json.dumps(arguments)
+        return None

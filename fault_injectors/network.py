@@ -112,13 +112,15 @@ class Reset(FaultInjector):
 
 
 class HTTPErrorParams(ParamsModel):
-    status: Literal[500, 502, 503, 504] = Field(503, description="the HTTP status")
+    status: Literal[500, 502, 503, 504, 529] = Field(
+        503, description="the HTTP status (529: overloaded, as Anthropic's API says it)")
     body: str | None = Field(None, description="response body (default: a JSON error)")
 
 
 @register
 class HTTPError(FaultInjector):
-    """The target answers with a 5xx status and an error body.
+    """The target answers with a 5xx status and an error body (on `/v1/messages` in
+    Anthropic's shape: 529 is `overloaded_error`).
 
     `{name: crm-5xx, target: tools.crm, kind: http_error, status: 503, probability: 0.5, at: 20m, duration: 5m}`
     """
@@ -133,7 +135,7 @@ class HTTPError(FaultInjector):
             return ERROR_PAGE_AFTER, SimResponse(status=status, body=self.params.body.encode(),
                                                headers=[("content-type", "text/plain")])
         reason = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
-                  504: "Gateway Timeout"}[status]
+                  504: "Gateway Timeout", 529: "Overloaded"}[status]
         return ERROR_PAGE_AFTER, json_error(status, f"{reason} ({call.target})", "server_error")
 
 

@@ -111,6 +111,8 @@ class Engine:
         self.network = Network(Exchange(self.env, self.clock, self.world))
         self.http = self.network.client(asynchronous=self.handler.is_async,
                                         timeout=scenario.agent.http_timeout)
+        self.httpx2 = self.network.client(asynchronous=self.handler.is_async,
+                                          timeout=scenario.agent.http_timeout, module="httpx2")
         self.base_urls = self.world.base_urls
         agent_config = scenario.agent
         self.watchdog = Watchdog(agent_config.watchdog, agent_config.stall_timeout,
@@ -233,7 +235,7 @@ class Engine:
         if record.started_at is None:
             record.started_at = start
         ctx = AgentContext(ticket.id, ticket.conversation_id, k, self.http, self.base_urls,
-                           self._states, record.log, self._now, self.runner.sleep)
+                           self._states, record.log, self._now, self.runner.sleep, self.httpx2)
         payload: Any = ticket.payload(k, self.start)
         for fault in self.faults.for_payload(start, ticket.id, k):
             if isinstance(payload, dict):

@@ -15,18 +15,21 @@ from ..records import AuditTrail
 class AgentContext:
     """Per-event context: a ready HTTP client into the simulated world, the clock, a log.
 
-    `http` is an `httpx.Client` for sync agents and an `httpx.AsyncClient` for async ones.
+    `http` is an `httpx.Client` for sync agents and an `httpx.AsyncClient` for async ones;
+    `httpx2` is the same on `httpx2`, for SDKs that accept nothing else (anthropic:
+    `Anthropic(http_client=ctx.httpx2, ...)`), None when httpx2 is not installed.
     `base_urls` maps integration names to URLs: `llm` (OpenAI-compatible API under `/v1`)
     and one entry per tool (`crm`, ...). `state` is a dict kept per conversation for agents
     that are plain functions; agents that are objects can keep state on themselves.
     """
 
     __slots__ = ("ticket_id", "conversation_id", "event", "http", "base_urls", "_states",
-                 "_lines", "_now", "_sleep")
+                 "_lines", "_now", "_sleep", "httpx2")
 
     def __init__(self, ticket_id: str, conversation_id: str, event: int, http: Any,
                  base_urls: dict[str, str], states: dict[str, dict[str, Any]], lines: list[str],
-                 now: Callable[[], float], sleep: Callable[[float], Any]) -> None:
+                 now: Callable[[], float], sleep: Callable[[float], Any],
+                 httpx2: Any = None) -> None:
         self.ticket_id = ticket_id
         self.conversation_id = conversation_id
         self.event = event
@@ -36,6 +39,7 @@ class AgentContext:
         self._lines = lines
         self._now = now
         self._sleep = sleep
+        self.httpx2 = httpx2
 
     @property
     def state(self) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Generator, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -30,7 +29,8 @@ class SimWorld:
                  base_dir: Path | None = None) -> None:
         self.env = env
         self.faults = faults
-        self.llm = LLMService(world.llm, routes, seed, epoch.timestamp())
+        self.llm = LLMService(world.llm, routes, seed, epoch.timestamp(),
+                              world.escalation.account_value_at_least)
         self.tools: dict[str, ToolService] = {
             name: build_tool(name, config, seed, customers, base_dir or Path.cwd())
             for name, config in world.tools.items()}
@@ -64,12 +64,8 @@ class SimWorld:
         call = Call(target="", method=request.method, path=request.path, now=self.env.now,
                     read_timeout=request.read_timeout)
         if name == "llm":
-            try:
-                body = json.loads(request.body) if request.body else None
-            except ValueError:
-                body = None
-            call.target, tier = self.llm.target(body)
-            prompt, call.tokens_in = self.llm.prepare(body)
+            prepared = self.llm.prepare(request)
+            call.target, call.tokens_in = prepared.target, prepared.tokens_in
         elif name in self.tools:
             call.target = "tools." + name
         else:
@@ -82,9 +78,11 @@ class SimWorld:
             if answer is not None:
                 if scope is not None:
                     scope.touched_by(fault.name)
+                if name == "llm":
+                    return answer[0], self.llm.reshape(prepared, answer[1], call.now)
                 return answer
         if name == "llm":
-            latency, response = self.llm.complete(call, body, tier, prompt, scope, faults)
+            latency, response = self.llm.serve(call, prepared, scope, faults)
         else:
             tool = self.tools[name]
             ticket = scope.ticket if scope is not None else None
@@ -97,11 +95,13 @@ class SimWorld:
                                         f"{request.host}{request.path} matched no route of "
                                         f"the simulated tool {name!r}")
         for fault in faults:
-            if fault.shapes_answer:
+            if fault.changes_response:
                 self._describe(call, fault)
                 latency, response = fault.injector.after(call, latency, response)
                 if scope is not None:
                     scope.touched_by(fault.name)
+                if name == "llm":
+                    response = self.llm.reshape(prepared, response, call.now)
         resource = self._capacity.get(call.target)
         if resource is None:
             return latency, response

@@ -8,7 +8,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from ..config_base import ConfigModel as _Model
 from ..config_base import Fraction, NonEmptyStr
-from ..distributions import Distribution, ExponentialDist, LognormalDist
+from ..distributions import Distribution, ExponentialDist, FixedDist, LognormalDist
 from ..traffic.config import TAGS
 from ..units import Duration
 
@@ -86,8 +86,31 @@ def _default_tiers() -> dict[str, LLMTier]:
     }
 
 
+class EmbeddingModel(_Model):
+    """One embedding model of the simulated API."""
+
+    dimensions: int = Field(default=1536, ge=1, le=8192, description="Default vector length.")
+    price_per_mtok: float = Field(default=0.02, ge=0, description="Dollars per million tokens.")
+
+
+def _default_embedding_models() -> dict[str, EmbeddingModel]:
+    return {"text-embedding-3-small": EmbeddingModel(dimensions=1536, price_per_mtok=0.02),
+            "text-embedding-3-large": EmbeddingModel(dimensions=3072, price_per_mtok=0.13)}
+
+
+class EmbeddingsConfig(_Model):
+    """`/v1/embeddings`: deterministic vectors in which texts about one route lie close."""
+
+    models: dict[NonEmptyStr, EmbeddingModel] = Field(
+        default_factory=_default_embedding_models, min_length=1,
+        description="Embedding models by name. Default: text-embedding-3-small (1536 "
+        "dimensions, $0.02 per million tokens) and text-embedding-3-large (3072, $0.13).")
+    latency: Distribution = Field(
+        default_factory=lambda: FixedDist(value=0.05), description="Time to answer.")
+
+
 class LLMConfig(_Model):
-    """The simulated OpenAI-compatible LLM API and its tiers."""
+    """The simulated LLM API (OpenAI- and Anthropic-compatible) and its tiers."""
 
     tiers: dict[NonEmptyStr, LLMTier] = Field(
         default_factory=_default_tiers, min_length=1,
@@ -97,6 +120,9 @@ class LLMConfig(_Model):
     )
     response_format: Literal["json", "label"] = Field(
         default="json", description="How the simulated model answers: JSON or a bare label."
+    )
+    embeddings: EmbeddingsConfig = Field(
+        default_factory=EmbeddingsConfig, description="The embeddings endpoint's models."
     )
 
     @model_validator(mode="after")

@@ -29,19 +29,22 @@ class ScheduledFault:
     per: str
     injector: FaultInjector
     draw: Any
-    #: Whether it changes an answer the integration produced (after/rewrite/accuracy),
-    #: as opposed to only answering instead of it (before).
-    shapes_answer: bool = False
+    #: Whether it changes a response the integration produced (`after`), as opposed to
+    #: answering instead of it (`before`).
+    changes_response: bool = False
+    #: Whether it changes what the model answers (`rewrite`, `accuracy_factor`).
+    rewrites: bool = False
+    #: Whether it changes streamed answers (`stream`).
+    streams: bool = False
 
     @property
     def family(self) -> str:
         return self.injector.family
 
 
-def _shapes_answer(injector: FaultInjector) -> bool:
+def _overrides(injector: FaultInjector, *names: str) -> bool:
     cls = type(injector)
-    return (cls.after is not FaultInjector.after or cls.rewrite is not FaultInjector.rewrite
-            or cls.accuracy_factor is not FaultInjector.accuracy_factor)
+    return any(getattr(cls, name) is not getattr(FaultInjector, name) for name in names)
 
 
 def _schedule(spec: Any, injector: FaultInjector) -> Schedule:
@@ -67,7 +70,9 @@ class FaultPlan:
                 name=spec.name, target=spec.target, schedule=_schedule(spec, injector),
                 per=spec.per or cls.default_per, injector=injector,
                 draw=python_stream(seed, "fault", spec.name, "draw").random,
-                shapes_answer=_shapes_answer(injector)))
+                changes_response=_overrides(injector, "after"),
+                rewrites=_overrides(injector, "rewrite", "accuracy_factor"),
+                streams=_overrides(injector, "stream")))
         self._call = [f for f in self.faults if f.family in CALL_FAMILIES]
         self._input = [f for f in self.faults if f.family == "input"]
         self._delivery = [f for f in self.faults if f.family == "delivery"]

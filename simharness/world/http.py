@@ -22,7 +22,7 @@ import importlib
 import io
 import json
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Protocol
@@ -66,6 +66,9 @@ class SimResponse:
     #: For a response that trickles in: the longest gap between bytes. A client's read
     #: timeout bounds that gap, not the whole response time.
     max_gap: float | None = None
+    #: A body that arrives chunk by chunk over simulated time (a `StreamPlan`, as
+    #: server-sent events); `body` is then unused.
+    stream: Any = None
 
 
 class World(Protocol):
@@ -197,20 +200,59 @@ class Exchange:
         return SimResponse(failure="read_timeout")
 
 
-def _raise_or_build(mod: ModuleType, request: Any, response: SimResponse) -> Any:
+def _raise_or_build(mod: ModuleType, request: Any, response: SimResponse,
+                    stream: Any = None) -> Any:
     if response.failure is not None:
         name, default = _FAILURES[response.failure]
         raise getattr(mod, name)(response.detail or default, request=request)
+    if stream is not None:
+        return mod.Response(response.status, headers=response.headers, stream=stream,
+                            request=request)
     return mod.Response(response.status, headers=response.headers, content=response.body,
                         request=request)
 
 
-def _blocked(mod: ModuleType, request: Any, world: World) -> Any:
-    world.blocked(request.url.host)
-    raise mod.ConnectError(
-        f"simharness: real network is disabled during a simulation run; "
-        f"{request.url.host!r} is not a simulated host (simulated hosts end in "
-        f"'{SIM_DOMAIN}', see ctx.base_urls)", request=request)
+_DROPPED = "peer closed connection without sending complete message body (incomplete chunked read)"
+
+
+class _Chunks:
+    """The chunks of a streamed body, each after its gap of simulated time. A gap longer
+    than the client's read timeout raises `ReadTimeout` after that timeout; a connection
+    that drops raises `RemoteProtocolError` where it drops. The client audit learns how
+    the stream ended: failed, or read to an end that never finished the answer."""
+
+    def __init__(self, mod: ModuleType, request: Any, plan: Any, read_timeout: float | None,
+                 noted: AuditedExchange | None) -> None:
+        self.mod = mod
+        self.request = request
+        self.plan = plan
+        self.read_timeout = read_timeout
+        self.noted = noted
+
+    def steps(self) -> Iterator[tuple[float, bytes | Exception]]:
+        """(seconds to wait, then the chunk to deliver or the exception to raise)."""
+        timeout = self.read_timeout
+        for gap, data in self.plan.chunks:
+            if timeout is not None and gap > timeout:
+                yield timeout, self._failed("read_timeout", self.mod.ReadTimeout(
+                    "timed out", request=self.request))
+                return
+            yield gap, data
+        if self.plan.ending == "reset":
+            yield 0.0, self._failed("reset", self.mod.RemoteProtocolError(
+                _DROPPED, request=self.request))
+        elif self.noted is not None and not self.plan.finished:
+            self.noted.unfinished_stream = True
+
+    def _failed(self, failure: str, exc: Exception) -> Exception:
+        if self.noted is not None:
+            self.noted.failure = failure
+        return exc
+
+    def ended(self, now: float) -> None:
+        """The stream ended (read to its end, or failed) at `now`."""
+        if self.noted is not None:
+            self.noted.end = now
 
 
 class Background:
@@ -272,7 +314,8 @@ class _Bridge:
         waited = self.exchange.clock.wait(wait_for)
         response = Exchange.outcome(waited, served)
         self.exchange.answered(noted, response)
-        return _raise_or_build(self.mod, request, response)
+        return _raise_or_build(self.mod, request, response,
+                               self._stream(request, sreq, response, noted, 0))
 
     async def send_async(self, request: Any, transport: Any = None) -> Any:
         quiet = self._quietly(request)
@@ -283,21 +326,34 @@ class _Bridge:
         sreq = _to_sim(request, await request.aread())
         noted = self.exchange.note(sreq)
         wait_for, served = self.exchange.plan(sreq)
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
-
-        def resolve(event: simpy.Event) -> None:
-            if not future.done():
-                future.set_result(event.value)
-
-        if wait_for.callbacks is None:  # already processed
-            resolve(wait_for)
-        else:
-            wait_for.callbacks.append(resolve)
-        waited = await future
+        waited = await _event_done(wait_for)
         response = Exchange.outcome(waited, served)
         self.exchange.answered(noted, response)
-        return _raise_or_build(self.mod, request, response)
+        return _raise_or_build(self.mod, request, response,
+                               self._stream(request, sreq, response, noted, 1))
+
+    def _stream(self, request: Any, sreq: SimRequest, response: SimResponse,
+                noted: AuditedExchange | None, asynchronous: int) -> Any:
+        """The body of a streamed response, for a sync (0) or async (1) client."""
+        if response.stream is None or response.failure is not None:
+            return None
+        chunks = _Chunks(self.mod, request, response.stream, sreq.read_timeout, noted)
+        return _STREAMS[self.mod.__name__][asynchronous](chunks, self.exchange)
+
+
+async def _event_done(event: simpy.Event) -> Any:
+    """Await a SimPy event from asyncio code; its value."""
+    future = asyncio.get_running_loop().create_future()
+
+    def resolve(done: simpy.Event) -> None:
+        if not future.done():
+            future.set_result(done.value)
+
+    if event.callbacks is None:  # already processed
+        resolve(event)
+    else:
+        event.callbacks.append(resolve)
+    return await future
 
 
 def _transport_classes(mod: ModuleType) -> tuple[type, type]:
@@ -322,6 +378,46 @@ def _transport_classes(mod: ModuleType) -> tuple[type, type]:
     return SimTransport, AsyncSimTransport
 
 
+def _stream_classes(mod: ModuleType) -> tuple[type, type]:
+    class SimStream(mod.SyncByteStream):  # type: ignore[name-defined,misc]
+        """A streamed body read by a sync client: each gap is a simulated wait."""
+
+        def __init__(self, chunks: _Chunks, exchange: Exchange) -> None:
+            self._chunks = chunks
+            self._exchange = exchange
+
+        def __iter__(self) -> Iterator[bytes]:
+            env, clock = self._exchange.env, self._exchange.clock
+            for gap, item in self._chunks.steps():
+                if gap > 0:
+                    clock.wait(env.timeout(gap))
+                if isinstance(item, Exception):
+                    self._chunks.ended(env.now)
+                    raise item
+                yield item
+            self._chunks.ended(env.now)
+
+    class AsyncSimStream(mod.AsyncByteStream):  # type: ignore[name-defined,misc]
+        """A streamed body read by an async client: each gap is a simulated wait."""
+
+        def __init__(self, chunks: _Chunks, exchange: Exchange) -> None:
+            self._chunks = chunks
+            self._exchange = exchange
+
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            env = self._exchange.env
+            for gap, item in self._chunks.steps():
+                if gap > 0:
+                    await _event_done(env.timeout(gap))
+                if isinstance(item, Exception):
+                    self._chunks.ended(env.now)
+                    raise item
+                yield item
+            self._chunks.ended(env.now)
+
+    return SimStream, AsyncSimStream
+
+
 def _http_modules() -> list[ModuleType]:
     mods = []
     for name in ("httpx", "httpx2"):
@@ -331,6 +427,7 @@ def _http_modules() -> list[ModuleType]:
 
 
 _CLASSES: dict[str, tuple[type, type]] = {}
+_STREAMS: dict[str, tuple[type, type]] = {}
 
 
 class Network:
@@ -346,16 +443,27 @@ class Network:
         for name in self._bridges:
             if name not in _CLASSES:
                 _CLASSES[name] = _transport_classes(importlib.import_module(name))
+                _STREAMS[name] = _stream_classes(importlib.import_module(name))
         sync_cls, async_cls = _CLASSES["httpx"]
         self._httpx = httpx
         self._sync_transport = sync_cls(self._bridges["httpx"])
         self._async_transport = async_cls(self._bridges["httpx"])
 
-    def client(self, *, asynchronous: bool, timeout: float) -> Any:
-        """A ready httpx client for ctx.http."""
+    def client(self, *, asynchronous: bool, timeout: float, module: str = "httpx") -> Any:
+        """A ready client for ctx.http (httpx) or ctx.httpx2 (httpx2, for SDKs built on
+        it, such as anthropic); None when that module is not installed."""
+        if module == "httpx":
+            if asynchronous:
+                return self._httpx.AsyncClient(transport=self._async_transport, timeout=timeout)
+            return self._httpx.Client(transport=self._sync_transport, timeout=timeout)
+        bridge = self._bridges.get(module)
+        if bridge is None:
+            return None
+        sync_cls, async_cls = _CLASSES[module]
+        mod = bridge.mod
         if asynchronous:
-            return self._httpx.AsyncClient(transport=self._async_transport, timeout=timeout)
-        return self._httpx.Client(transport=self._sync_transport, timeout=timeout)
+            return mod.AsyncClient(transport=async_cls(bridge), timeout=timeout)
+        return mod.Client(transport=sync_cls(bridge), timeout=timeout)
 
     @contextlib.contextmanager
     def patched(self) -> Iterator[None]:
