@@ -63,11 +63,13 @@ class StreamCorrupt(FaultInjector):
     family = "llm"
 
     def stream(self, call: Call, plan: StreamPlan) -> None:
-        index = _cut(plan, self.rng)
+        # An event that carries part of the answer (not a keep-alive the client skips).
+        deltas = [i for i in range(plan.answer_chunks) if b"delta" in plan.chunks[i][1]]
+        index = deltas[self.rng.randrange(len(deltas))] if deltas else _cut(plan, self.rng)
         gap, data = plan.chunks[index]
         head, sep, body = data.partition(b"data: ")
-        garbled = body[: max(1, len(body) // 2)].rstrip(b"\n") + b"\x00\xff}\n\n"
-        plan.chunks[index] = (gap, head + sep + garbled)
+        half = body.decode()[: max(1, len(body) // 2)]
+        plan.chunks[index] = (gap, head + sep + (half + "<garbled>\n\n").encode())
 
 
 class StallParams(ParamsModel):

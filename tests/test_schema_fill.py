@@ -31,14 +31,14 @@ def fill(schema: Any, judgement: Judgement = ONE) -> Any:
 
 # -- schemas as the libraries emit them --------------------------------------------------
 
-class Team(str, enum.Enum):
+class Team(enum.StrEnum):
     billing = "billing"
     technical = "technical"
     account = "account"
     order_status = "order_status"
 
 
-class Severity(str, enum.Enum):
+class Severity(enum.StrEnum):
     low = "low"
     medium = "medium"
     critical = "critical"
