@@ -237,3 +237,19 @@ def test_validation_error_is_pydantics():
     # The schema answers above fail in pydantic, as they would in production.
     with pytest.raises(ValidationError):
         Routing.model_validate({"category": "billing"})
+
+
+def test_the_client_audit_flags_an_agent_that_answers_from_a_truncated_stream():
+    def careless(payload, ctx):
+        status, _ = chat_stream(payload, ctx)
+        return "billing"  # whatever the stream said, finished or not
+
+    traffic = [{"synthetic": {"rate": "1/s", "routes": ["billing", "technical"]}}]
+    cut = {"name": "cut", "target": "llm", "kind": "stream_truncate", "at": "10s",
+           "duration": "10s"}
+    result = sh.run(make_scenario(duration="30s", traffic=traffic, faults=[cut]),
+                    agent=careless)
+    client = result.metrics["client"]
+    touched = result.metrics["faults"]["cut"]
+    assert touched > 0 and client["truncated_stream_accepted"] == touched
+    assert client["tickets_flagged"] == touched

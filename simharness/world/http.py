@@ -255,6 +255,14 @@ class _Chunks:
             self.noted.end = now
 
 
+def _blocked(mod: ModuleType, request: Any, world: World) -> Any:
+    world.blocked(request.url.host)
+    raise mod.ConnectError(
+        f"simharness: real network is disabled during a simulation run; "
+        f"{request.url.host!r} is not a simulated host (simulated hosts end in "
+        f"'{SIM_DOMAIN}', see ctx.base_urls)", request=request)
+
+
 class Background:
     """Requests to real hosts from background code during a run, answered in-process."""
 
