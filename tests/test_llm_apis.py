@@ -594,3 +594,54 @@ def test_timeouts_still_apply_per_gap_of_a_stream():
     stall = {"name": "stall", "target": "llm", "kind": "stream_stall", "gap": "1m"}
     run_ok(scenario("3s", rate="2/s", workers=1, faults=[stall]), agent)
     assert seen and all(1.0 < took < 7.0 for took in seen)
+
+
+def test_network_faults_reach_embeddings_and_async_httpx2_clients():
+    seen: list[Any] = []
+
+    async def agent(payload, ctx):
+        client = anthropic.AsyncAnthropic(base_url=ctx.base_urls["llm"], api_key="sim",
+                                          http_client=ctx.httpx2, max_retries=0)
+        try:
+            await client.messages.create(model="small", max_tokens=32,
+                                         messages=[{"role": "user", "content": "hi"}])
+        except anthropic.APIConnectionError as exc:
+            seen.append(type(exc).__name__)
+        embeddings = openai.AsyncOpenAI(base_url=ctx.base_urls["llm"] + "/v1", api_key="sim",
+                                        http_client=ctx.http, max_retries=0).embeddings
+        try:
+            await embeddings.create(model="text-embedding-3-small", input="hi")
+        except openai.APIConnectionError as exc:
+            seen.append(type(exc).__name__)
+        return "billing"
+
+    down = {"name": "down", "target": "llm", "kind": "outage"}
+    run_ok(scenario("3s", rate="2/s", workers=1, faults=[down]), agent)
+    assert seen[:2] == ["APIConnectionError", "APIConnectionError"]
+
+
+def test_escalation_reads_the_customers_value_not_the_policy_quoted_in_the_prompt():
+    policy = "Escalate when the account value is 100,000 or more (account value: 100000)."
+    seen: list[Any] = []
+
+    def agent(payload, ctx):
+        client = openai_client(ctx)
+        record = crm(ctx, payload["customer"]["id"])
+        for pasted in ("", f"\nCRM record: {json.dumps(record)}"):
+            reply = client.chat.completions.create(model="large", tools=CHAT_TOOLS, messages=[
+                {"role": "system", "content": policy},
+                {"role": "user", "content": prompt(payload) + pasted}])
+            call = reply.choices[0].message.tool_calls[0]
+            seen.append((pasted != "", call.function.name, json.loads(call.function.arguments),
+                         record["account_value"] >= 100000))
+        return "billing"
+
+    run_ok(scenario("20s", rate="1/s", mix={"high_value": 0.5}), agent)
+    for pasted, name, arguments, high_value in seen:
+        if not pasted:
+            assert name == "lookup_customer"  # the quoted threshold is not the customer's
+        else:
+            assert name == "route_ticket"  # the record is in the prompt: no lookup
+            assert arguments["escalate"] is high_value
+    assert any(high_value for *_, high_value in seen)
+    assert not all(high_value for *_, high_value in seen)

@@ -15,7 +15,8 @@ from pydantic import BaseModel, Field
 
 from simharness.world.llm.judgement import Identifiers, Judgement
 from simharness.world.llm.regex_example import regex_example
-from simharness.world.llm.schema_fill import SchemaFiller, carries_route, lookup_parameter
+from simharness.world.llm.schema_fields import carries_route, lookup_parameter
+from simharness.world.llm.schema_fill import SchemaFiller
 
 ROUTES = ["billing", "technical", "account", "order_status"]
 ONE = Judgement(["technical"], 0.83, escalate=True)

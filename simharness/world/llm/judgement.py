@@ -128,13 +128,19 @@ class Judge:
         return judgement
 
     def escalates(self, prompt: str, scope: EventScope | None) -> bool:
-        """Whether the prompt shows an account value at or above the threshold: the
-        customer's own value when the ticket is known (within rounding: 250k, $250,412)."""
+        """Whether the prompt shows an account value at or above the threshold."""
+        values = self.account_values(prompt, scope)
+        return bool(values) and max(values) >= self.escalate_at
+
+    @staticmethod
+    def account_values(prompt: str, scope: EventScope | None) -> list[float]:
+        """The account values the prompt shows: only the customer's own when the ticket is
+        known (within rounding: 250k, $250,412), not a threshold quoted in instructions."""
         values = account_values_shown(prompt)
-        if scope is not None:
+        if scope is not None and values:
             true = scope.ticket.customer.account_value
             values = [v for v in values if abs(v - true) <= max(1.0, 0.01 * true)]
-        return bool(values) and max(values) >= self.escalate_at
+        return values
 
     def identifiers(self, prompt: str, scope: EventScope | None) -> Identifiers:
         """The customer's id and email, and an order number, where the prompt shows them."""

@@ -20,20 +20,29 @@ from typing import Any
 
 from .judgement import Identifiers, Judgement
 from .regex_example import regex_example
+from .schema_fields import (
+    ID_WORDS,
+    LOOKUP_SUBJECTS,
+    Schema,
+    find_route_field,
+    is_confidence_name,
+    is_escalate_name,
+    is_route_name,
+    is_string_like,
+    norm_label,
+    only_null,
+    route_enum,
+    types_of,
+    union_branches,
+    words,
+)
 
-ROUTE_WORDS = frozenset({"route", "routes", "routing", "category", "categories", "queue",
-                         "queues", "department", "departments", "team", "teams", "intent",
-                         "intents", "label", "labels", "destination"})
-ESCALATE_WORDS = ("escalat", "urgent", "human", "handoff", "handover", "manager",
-                  "supervisor", "vip", "priority")
-CONFIDENCE_WORDS = frozenset({"confidence", "score", "probability", "certainty",
-                              "likelihood", "prob"})
 REASON_WORDS = frozenset({"reason", "reasoning", "rationale", "explanation", "justification",
                           "summary", "thought", "thoughts", "analysis", "notes", "note",
                           "description", "explain", "why"})
+
 REPLY_WORDS = frozenset({"reply", "response", "answer", "message", "draft", "text"})
-ID_WORDS = frozenset({"id", "identifier", "email", "number", "no", "ref", "reference"})
-LOOKUP_SUBJECTS = frozenset({"customer", "account", "order", "user", "client", "email"})
+
 # A deeper schema is filled with its smallest valid values (recursive models end somewhere).
 MAX_DEPTH = 12
 
@@ -46,219 +55,6 @@ _FORMATS = {
     "uuid": "00000000-0000-4000-8000-000000000000", "json-pointer": "",
     "relative-json-pointer": "0", "regex": ".*", "uri-template": "https://example.com/",
 }
-
-
-def words(name: str) -> list[str]:
-    """A field name as lower-case words: `needsHuman`, `needs_human`, `Needs Human`."""
-    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
-    return [w for w in re.split(r"[^a-zA-Z0-9]+", spaced.lower()) if w]
-
-
-def _norm(label: Any) -> str:
-    return re.sub(r"[\s\-]+", "_", str(label).strip().lower())
-
-
-def is_route_name(name: str) -> bool:
-    return any(w in ROUTE_WORDS for w in words(name))
-
-
-def is_escalate_name(name: str) -> bool:
-    return any(w.startswith(ESCALATE_WORDS) for w in words(name)) or "needs_review" in name
-
-
-def is_confidence_name(name: str) -> bool:
-    return any(w in CONFIDENCE_WORDS for w in words(name))
-
-
-class Schema:
-    """A JSON Schema with its root, so `$ref`s resolve."""
-
-    def __init__(self, root: Any) -> None:
-        self.root = root
-
-    def resolve(self, schema: Any, depth: int = 0) -> Any:
-        """`$ref` followed and `allOf` merged, sibling keywords kept."""
-        if not isinstance(schema, dict):
-            return schema
-        if "$ref" in schema and depth < 32:
-            target = self._pointer(schema["$ref"])
-            rest = {k: v for k, v in schema.items() if k != "$ref"}
-            merged = _merge(self.resolve(target, depth + 1), rest) if rest else target
-            return self.resolve(merged, depth + 1)
-        if "allOf" in schema and depth < 32:
-            merged = {k: v for k, v in schema.items() if k != "allOf"}
-            for part in schema["allOf"]:
-                merged = _merge(merged, self.resolve(part, depth + 1))
-            return self.resolve(merged, depth + 1)
-        return schema
-
-    def _pointer(self, ref: str) -> Any:
-        if not ref.startswith("#"):
-            return {}
-        node = self.root
-        for part in ref[1:].split("/"):
-            if not part:
-                continue
-            part = part.replace("~1", "/").replace("~0", "~")
-            if isinstance(node, dict) and part in node:
-                node = node[part]
-            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-                node = node[int(part)]
-            else:
-                return {}
-        return node
-
-
-def _merge(a: Any, b: Any) -> Any:
-    if not isinstance(a, dict) or not isinstance(b, dict):
-        return b if isinstance(a, bool) and a else a
-    out = dict(a)
-    for key, value in b.items():
-        if key == "properties" and isinstance(out.get(key), dict):
-            out[key] = {**out[key], **value}
-        elif key == "required" and isinstance(out.get(key), list):
-            out[key] = list(dict.fromkeys([*out[key], *value]))
-        elif key not in out:
-            out[key] = value
-    return out
-
-
-def _branches(schema: dict[str, Any]) -> list[Any] | None:
-    return schema.get("anyOf") or schema.get("oneOf")
-
-
-def _types(schema: dict[str, Any]) -> list[str]:
-    kind = schema.get("type")
-    if isinstance(kind, str):
-        return [kind]
-    if isinstance(kind, list):
-        return [k for k in kind if isinstance(k, str)]
-    return []
-
-
-def _only_null(schema: Any, resolver: Schema) -> bool:
-    """Whether a schema admits nothing but null."""
-    schema = resolver.resolve(schema)
-    if not isinstance(schema, dict):
-        return False
-    if "const" in schema:
-        return schema["const"] is None
-    if isinstance(schema.get("enum"), list):
-        return all(v is None for v in schema["enum"])
-    return _types(schema) == ["null"]
-
-
-@dataclass(slots=True)
-class RouteField:
-    """Where a route goes in an object: the property, and whether it holds several."""
-
-    key: str
-    multi: bool
-
-
-def _enum_of(schema: Any, resolver: Schema) -> list[Any] | None:
-    """The enum values a (string) schema allows, through consts and unions."""
-    schema = resolver.resolve(schema)
-    if not isinstance(schema, dict):
-        return None
-    if isinstance(schema.get("enum"), list):
-        return schema["enum"]
-    if "const" in schema:
-        return [schema["const"]]
-    branches = _branches(schema)
-    if branches:
-        values = [v for b in branches for v in (_enum_of(b, resolver) or [])]
-        return values or None
-    return None
-
-
-def _route_enum(schema: Any, resolver: Schema, routes: list[str]) -> list[Any] | None:
-    values = _enum_of(schema, resolver)
-    if values is None:
-        return None
-    wanted = {_norm(r) for r in routes}
-    return values if any(isinstance(v, str) and _norm(v) in wanted for v in values) else None
-
-
-def _array_items(schema: Any, resolver: Schema) -> Any:
-    """The item schema of an array schema (through nullable unions), else None."""
-    schema = resolver.resolve(schema)
-    if not isinstance(schema, dict):
-        return None
-    if "array" in _types(schema) or "items" in schema:
-        return schema.get("items", {})
-    for branch in _branches(schema) or []:
-        items = _array_items(branch, resolver)
-        if items is not None:
-            return items
-    return None
-
-
-def _is_string_like(schema: Any, resolver: Schema) -> bool:
-    schema = resolver.resolve(schema)
-    if schema is True or schema == {}:
-        return True
-    if not isinstance(schema, dict):
-        return False
-    if "string" in _types(schema) or (not _types(schema) and not _branches(schema)
-                                      and "properties" not in schema and "items" not in schema):
-        return True
-    return any(_is_string_like(b, resolver) for b in _branches(schema) or [])
-
-
-def find_route_field(schema: Any, resolver: Schema, routes: list[str]) -> RouteField | None:
-    """The property of an object schema that carries the route, if any."""
-    schema = resolver.resolve(schema)
-    if not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict):
-        return None
-    props = schema["properties"]
-    for key, sub in props.items():
-        if _route_enum(sub, resolver, routes) is not None:
-            return RouteField(key, False)
-    for key, sub in props.items():
-        items = _array_items(sub, resolver)
-        if items is not None and _route_enum(items, resolver, routes) is not None:
-            return RouteField(key, True)
-    for key, sub in props.items():
-        if not is_route_name(key):
-            continue
-        if _enum_of(sub, resolver) is not None:
-            continue  # an enum of something else (e.g. a priority named "label")
-        items = _array_items(sub, resolver)
-        if items is not None and _is_string_like(items, resolver):
-            return RouteField(key, True)
-        if _is_string_like(sub, resolver):
-            return RouteField(key, False)
-    return None
-
-
-def carries_route(schema: Any, routes: list[str]) -> bool:
-    """Whether an object schema (a tool's parameters) has a field for the route."""
-    return find_route_field(schema, Schema(schema), routes) is not None
-
-
-def lookup_parameter(schema: Any, tool_name: str = "") -> str | None:
-    """The parameter a lookup tool takes a customer / account / order id or email in."""
-    resolver = Schema(schema)
-    schema = resolver.resolve(schema)
-    if not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict):
-        return None
-    subject_in_name = any(w in LOOKUP_SUBJECTS or w == "crm" for w in words(tool_name))
-    for key, sub in schema["properties"].items():
-        parts = words(key)
-        if not _is_string_like(sub, resolver) and not _is_integer(sub, resolver):
-            continue
-        if any(p in LOOKUP_SUBJECTS for p in parts) and (
-                any(p in ID_WORDS for p in parts) or len(parts) == 1):
-            return key
-        if parts in (["id"], ["identifier"], ["email"]) and subject_in_name:
-            return key
-    return None
-
-
-def _is_integer(schema: Any, resolver: Schema) -> bool:
-    schema = resolver.resolve(schema)
-    return isinstance(schema, dict) and "integer" in _types(schema)
 
 
 @dataclass
@@ -315,10 +111,10 @@ class SchemaFiller:
             return schema["const"]
         if isinstance(schema.get("enum"), list) and schema["enum"]:
             return self._enum(schema["enum"], slot)
-        branches = _branches(schema)
+        branches = union_branches(schema)
         if branches:
             return self._value(self._branch(branches, resolver, slot), resolver, slot)
-        types = _types(schema)
+        types = types_of(schema)
         if len(types) > 1:
             deep = slot.depth >= MAX_DEPTH and "null" in types
             kind = "null" if deep else next((t for t in types if t != "null"), "null")
@@ -336,15 +132,15 @@ class SchemaFiller:
     def _branch(self, branches: list[Any], resolver: Schema, slot: _Slot) -> Any:
         """The branch of a union to fill: the route's, else the first that is not null
         (null first when the schema nests too deep)."""
-        if is_route_name(slot.name) or any(_route_enum(b, resolver, self.taxonomy)
+        if is_route_name(slot.name) or any(route_enum(b, resolver, self.taxonomy)
                                            for b in branches):
             for branch in branches:
-                if _route_enum(branch, resolver, self.taxonomy) is not None:
+                if route_enum(branch, resolver, self.taxonomy) is not None:
                     return branch
-        nulls = [b for b in branches if _only_null(b, resolver)]
+        nulls = [b for b in branches if only_null(b, resolver)]
         if slot.depth >= MAX_DEPTH and nulls:
             return nulls[0]
-        return next((b for b in branches if not _only_null(b, resolver)), branches[0])
+        return next((b for b in branches if not only_null(b, resolver)), branches[0])
 
     def _untyped(self, slot: _Slot) -> Any:
         if is_route_name(slot.name):
@@ -358,10 +154,10 @@ class SchemaFiller:
     def _enum(self, values: list[Any], slot: _Slot) -> Any:
         if slot.variant:
             return values[slot.variant % len(values)]
-        by_norm = {_norm(v): v for v in values if isinstance(v, str)}
+        by_norm = {norm_label(v): v for v in values if isinstance(v, str)}
         for route in slot.routes:
-            if _norm(route) in by_norm:
-                return by_norm[_norm(route)]
+            if norm_label(route) in by_norm:
+                return by_norm[norm_label(route)]
         name = slot.name
         if any(w in ("priority", "urgency", "severity") for w in words(name)) and len(values) > 1:
             return values[-1] if self.judgement.escalate else values[0]
@@ -458,8 +254,8 @@ class SchemaFiller:
         if items is False or (high is not None and len(values) >= high):
             return values
         item = resolver.resolve(items)
-        per_route = _route_enum(item, resolver, self.taxonomy) is not None or (
-            is_route_name(slot.name) and _is_string_like(item, resolver)) or (
+        per_route = route_enum(item, resolver, self.taxonomy) is not None or (
+            is_route_name(slot.name) and is_string_like(item, resolver)) or (
             isinstance(item, dict) and find_route_field(item, resolver, self.taxonomy)
             is not None)
         if per_route and slot.depth < MAX_DEPTH:

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from fault_injectors import Call
+from fault_injectors import Call, Completion
 
 from ...records import EventScope
 from ..http import SimRequest, SimResponse
@@ -112,44 +112,25 @@ class LLMService:
         if prepared.error is not None:
             return 0.01, provider.error(400, prepared.error.message, "invalid_body")
         if request is None:
-            return self._other(prepared, call, scope)
+            return self._other(prepared, scope)
         if tier is None:
             return 0.01, provider.error(
                 404, f"The model `{request.model}` does not exist or you do not have access "
-                f"to it. Models here: {', '.join(self.models)}", "model_not_found",
-                "not_found_error" if provider.name == "anthropic" else "invalid_request_error")
+                f"to it. Models here: {', '.join(self.models)}", "model_not_found")
         now = call.now
         wait = tier.throttle(now)
         if wait is not None:
             retry_after = str(max(1, math.ceil(wait)))
             response = provider.error(
                 429, f"Rate limit reached for {tier.name}: {tier.rpm} requests per minute",
-                "rate_limit_exceeded", "requests" if provider.name == "openai"
-                else "rate_limit_error", headers=[("retry-after", retry_after)])
+                "rate_limit_exceeded", "requests", headers=[("retry-after", retry_after)])
             return 0.01, self._with_rate_limit(response, provider, tier, now)
-        tokens_in = prepared.tokens_in
-        if tokens_in > tier.config.context_tokens:
+        if prepared.tokens_in > tier.config.context_tokens:
             return 0.05, provider.error(
                 400, f"This model's maximum context length is {tier.config.context_tokens} "
-                f"tokens. However, your messages resulted in {tokens_in} tokens.",
+                f"tokens. However, your messages resulted in {prepared.tokens_in} tokens.",
                 "context_length_exceeded")
-        accuracy_factor = 1.0
-        for fault in faults:
-            accuracy_factor *= fault.injector.accuracy_factor(call)
-        completion = self.turn.answer(request, tier, scope, accuracy_factor)
-        judged = bool(completion.routes) or not completion.tool_calls
-        for fault in faults:
-            if not fault.rewrites:
-                continue
-            acted = fault.injector.rewrite(call, completion) is not False
-            if scope is not None and (acted or (judged and fault.injector.accuracy_factor(
-                    call) != 1.0)):
-                scope.touched_by(fault.name)
-        if scope is not None:
-            record = scope.record
-            record.tokens_in += completion.tokens_in
-            record.tokens_out += completion.tokens_out
-            record.cost_usd += tier.cost(completion.tokens_in, completion.tokens_out)
+        completion = self._answer(call, request, tier, scope, faults)
         self._served += 1
         first_token = tier.latency()
         reply = Reply(self._served, int(self.epoch_s + now + first_token), str(request.model),
@@ -169,6 +150,29 @@ class LLMService:
             latency = first_token + tier.per_output_token * completion.tokens_out
         return latency, self._with_rate_limit(response, provider, tier, now)
 
+    def _answer(self, call: Call, request: Request, tier: Tier, scope: EventScope | None,
+                faults: list[Any]) -> Completion:
+        """The model's turn with LLM faults applied, billed to the ticket. A fault counts
+        on the ticket only when it changed something."""
+        accuracy_factor = 1.0
+        for fault in faults:
+            accuracy_factor *= fault.injector.accuracy_factor(call)
+        completion = self.turn.answer(request, tier, scope, accuracy_factor)
+        judged = bool(completion.routes) or not completion.tool_calls
+        for fault in faults:
+            if not fault.rewrites:
+                continue
+            acted = fault.injector.rewrite(call, completion) is not False
+            if acted or (judged and fault.injector.accuracy_factor(call) != 1.0):
+                if scope is not None:
+                    scope.touched_by(fault.name)
+        if scope is not None:
+            record = scope.record
+            record.tokens_in += completion.tokens_in
+            record.tokens_out += completion.tokens_out
+            record.cost_usd += tier.cost(completion.tokens_in, completion.tokens_out)
+        return completion
+
     def _with_rate_limit(self, response: SimResponse, provider: Provider, tier: Tier,
                          now: float) -> SimResponse:
         state = tier.rate_limit(now)
@@ -185,7 +189,7 @@ class LLMService:
             return self._with_rate_limit(response, prepared.provider, prepared.tier, now)
         return response
 
-    def _other(self, prepared: Prepared, call: Call,
+    def _other(self, prepared: Prepared,
                scope: EventScope | None) -> tuple[float, SimResponse]:
         """Embeddings, the model list, and unknown paths."""
         provider = prepared.provider

@@ -1,8 +1,9 @@
 """What the model does with its turn: call tools, or answer in the form the request asked.
 
 - A lookup tool (its parameters ask for a customer / account / order id or an email) that
-  has no result in the conversation yet is called first, with the id the prompt shows;
-  several such tools are called in parallel unless the request forbids it.
+  has no result in the conversation yet is called first, with the id the prompt shows
+  (unless the prompt already shows the customer's account value); several such tools are
+  called in parallel unless the request forbids it.
 - Then a tool that fits routing (its parameters have a route field) is called with the
   judgement, unless its result is already in the conversation.
 - Otherwise the model answers: a filled JSON Schema when the request gives one (or the
@@ -24,7 +25,8 @@ from fault_injectors import Completion, ToolCall
 from ...records import EventScope
 from .judgement import Identifiers, Judge, Judgement, estimate_tokens
 from .request import AUTO, NONE, REQUIRED, Request, Tool
-from .schema_fill import SchemaFiller, carries_route, lookup_parameter
+from .schema_fields import carries_route, lookup_parameter
+from .schema_fill import SchemaFiller
 
 # What a lookup call knows about the ticket: nothing (no luck is drawn for it).
 _NEUTRAL = Judgement(routes=[], confidence=0.5)
@@ -96,8 +98,10 @@ class Turn:
             if lookup is not None and not carries_route(forced.parameters, self.taxonomy):
                 return self._calls_completion(request, [lookup], None)
             return self._routing_call(request, forced, tier, scope, accuracy_factor, ids)
+        # A customer already shown with their account value needs no lookup.
+        known = bool(self.judge.account_values(request.prompt, scope))
         lookups = [call for tool in request.tools if tool.name not in request.answered
-                   if (call := self._lookup_call(tool, ids)) is not None]
+                   if (call := self._lookup_call(tool, ids, known)) is not None]
         if lookups:
             return self._calls_completion(request, lookups if request.parallel_tool_calls
                                           else lookups[:1], None)
@@ -111,10 +115,13 @@ class Turn:
             return None
         return self._routing_call(request, target, tier, scope, accuracy_factor, ids)
 
-    def _lookup_call(self, tool: Tool, ids: Identifiers) -> ToolCall | None:
+    def _lookup_call(self, tool: Tool, ids: Identifiers,
+                     customer_known: bool = False) -> ToolCall | None:
         param = lookup_parameter(tool.parameters, tool.name)
         value = ids.for_parameter(param) if param else None
         if param is None or value is None:
+            return None
+        if customer_known and "order" not in param.lower():
             return None
         arguments = SchemaFiller(_NEUTRAL, self.taxonomy, ids).fill(tool.parameters).value
         if not isinstance(arguments, dict):
