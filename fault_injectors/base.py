@@ -18,6 +18,7 @@ Families, by where they act:
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -77,7 +78,7 @@ class Completion:
     finish_reason: str = "stop"
     extra: dict[str, Any] = field(default_factory=dict)
     tool_calls: list[ToolCall] = field(default_factory=list)
-    tools: list[str] = field(default_factory=list)  # names of the tools the request offered
+    tools: Sequence[str] = ()  # names of the tools the request offered
     data: Any = None
     route_key: str | None = None
     confidence_key: str | None = None

@@ -98,11 +98,11 @@ class AnthropicMessages(Provider):
         request = Request(str(body.get("model")), "\n".join(texts),
                           len(body["messages"]) + (1 if system else 0))
         request.answered = answered
-        for entry in body.get("tools") or []:
-            if isinstance(entry, dict) and isinstance(entry.get("name"), str) and \
-                    entry.get("type", "custom") == "custom":
-                request.tools.append(Tool(entry["name"], entry.get("input_schema") or {},
-                                          entry.get("description") or ""))
+        request.tools = [Tool(entry["name"], entry.get("input_schema") or {},
+                              entry.get("description") or "")
+                         for entry in body.get("tools") or []
+                         if isinstance(entry, dict) and isinstance(entry.get("name"), str)
+                         and entry.get("type", "custom") == "custom"]
         if request.tools:
             request.tool_choice, request.parallel_tool_calls = _tool_choice(
                 body.get("tool_choice"), request.tools)
@@ -205,7 +205,7 @@ class AnthropicMessages(Provider):
 
     def rate_limit_headers(self, state: RateLimitState, now_epoch: float) -> list[tuple[str, str]]:
         reset = datetime.fromtimestamp(now_epoch + state.reset_s, UTC)
-        return [("anthropic-ratelimit-requests-limit", str(state.limit)),
+        return [("anthropic-ratelimit-requests-limit", state.limit_text),
                 ("anthropic-ratelimit-requests-remaining", str(state.remaining)),
                 ("anthropic-ratelimit-requests-reset", reset.strftime("%Y-%m-%dT%H:%M:%SZ"))]
 

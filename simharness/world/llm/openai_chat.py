@@ -136,7 +136,8 @@ class OpenAIChat(Provider):
         request.include_usage = isinstance(options, dict) and options.get("include_usage") is True
         limit = body.get("max_completion_tokens", body.get("max_tokens"))
         request.max_tokens = limit if isinstance(limit, int) and limit > 0 else None
-        request.wire["legacy_functions"] = legacy
+        if legacy:
+            request.wire = {"legacy_functions": True}
         return request
 
     # -- a whole response --------------------------------------------------------------
@@ -148,7 +149,7 @@ class OpenAIChat(Provider):
         if refusal and completion.structured:
             message["content"] = None
         elif completion.tool_calls:
-            if request.wire.get("legacy_functions"):
+            if request.note("legacy_functions"):
                 call = completion.tool_calls[0]
                 message["function_call"] = {"name": call.name, "arguments": call.arguments}
                 finish = "function_call"
@@ -185,7 +186,7 @@ class OpenAIChat(Provider):
         if refusal:
             for piece in pieces(refusal):
                 out.say(piece, chunk({"refusal": piece}))
-        elif completion.tool_calls and request.wire.get("legacy_functions"):
+        elif completion.tool_calls and request.note("legacy_functions"):
             call = completion.tool_calls[0]
             out.send(chunk({"function_call": {"name": call.name, "arguments": ""}}))
             for piece in pieces(call.arguments):

@@ -90,12 +90,11 @@ class OpenAIResponses(Provider):
                              "input")
         request = Request(str(body.get("model")), "\n".join(texts), turns)
         request.answered = history.answered
-        request.wire["calls"] = history.calls
-        for entry in body.get("tools") or []:
-            if isinstance(entry, dict) and entry.get("type") == "function" \
-                    and isinstance(entry.get("name"), str):
-                request.tools.append(Tool(entry["name"], entry.get("parameters") or {},
-                                          entry.get("description") or ""))
+        request.tools = [Tool(entry["name"], entry.get("parameters") or {},
+                              entry.get("description") or "")
+                         for entry in body.get("tools") or []
+                         if isinstance(entry, dict) and entry.get("type") == "function"
+                         and isinstance(entry.get("name"), str)]
         if request.tools:
             request.tool_choice = _tool_choice(body.get("tool_choice"), request.tools)
             request.parallel_tool_calls = body.get("parallel_tool_calls") is not False
@@ -115,7 +114,7 @@ class OpenAIResponses(Provider):
         request.stream = body.get("stream") is True
         limit = body.get("max_output_tokens")
         request.max_tokens = limit if isinstance(limit, int) and limit > 0 else None
-        request.wire["echo"] = {
+        request.wire = {"calls": history.calls, "echo": {
             "instructions": instructions, "tools": body.get("tools") or [],
             "tool_choice": body.get("tool_choice", "auto"),
             "parallel_tool_calls": request.parallel_tool_calls,
@@ -123,7 +122,7 @@ class OpenAIResponses(Provider):
             "temperature": body.get("temperature", 1.0), "top_p": body.get("top_p", 1.0),
             "text": {"format": fmt if isinstance(fmt, dict) else {"type": "text"}},
             "metadata": body.get("metadata") or {}, "store": body.get("store", True),
-        }
+        }}
         return request
 
     @staticmethod
@@ -178,7 +177,7 @@ class OpenAIResponses(Provider):
             "model": reply.model, "output": output, "reasoning": {"effort": None,
                                                                  "summary": None},
             "truncation": "disabled", "user": None, "service_tier": "default",
-            **request.wire["echo"],
+            **request.note("echo"),
             "usage": None if status == "in_progress" else {
                 "input_tokens": completion.tokens_in,
                 "input_tokens_details": {"cached_tokens": 0},
@@ -188,7 +187,7 @@ class OpenAIResponses(Provider):
         }
 
     def _keep(self, request: Request, completion: Completion, reply: Reply) -> None:
-        calls = dict(request.wire["calls"])
+        calls = dict(request.note("calls"))
         said = completion.content or ""
         for call in completion.tool_calls:
             calls[f"call_{call.id}"] = call.name

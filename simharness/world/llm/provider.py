@@ -51,7 +51,7 @@ class Provider:
         return json_error(status, message, code or kind, kind, headers)
 
     def rate_limit_headers(self, state: RateLimitState, now_epoch: float) -> list[tuple[str, str]]:
-        return [("x-ratelimit-limit-requests", str(state.limit)),
+        return [("x-ratelimit-limit-requests", state.limit_text),
                 ("x-ratelimit-remaining-requests", str(state.remaining)),
                 ("x-ratelimit-reset-requests", go_duration(state.reset_s))]
 
@@ -63,10 +63,11 @@ class Provider:
 def go_duration(seconds: float) -> str:
     """A duration as OpenAI's headers write it: `120ms`, `17.3s`, `6m0s`."""
     if seconds < 1.0:
-        return f"{round(seconds * 1000)}ms"
+        return f"{seconds * 1000:.0f}ms"
+    if seconds < 60.0:
+        return f"{seconds:.3f}".rstrip("0").rstrip(".") + "s"
     minutes, rest = divmod(seconds, 60.0)
-    text = f"{round(rest, 3):g}s"
-    return f"{int(minutes)}m{text}" if minutes else text
+    return f"{int(minutes)}m" + f"{rest:.3f}".rstrip("0").rstrip(".") + "s"
 
 
 def arguments_object(text: str) -> dict[str, Any] | None:

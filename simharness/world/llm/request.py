@@ -7,7 +7,9 @@ the tools it may call and which results it already has, and the form the answer 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from typing import Any
 
 from .judgement import estimate_tokens
@@ -48,9 +50,9 @@ class Request:
     model: str
     prompt: str
     turns: int
-    tools: list[Tool] = field(default_factory=list)
+    tools: Sequence[Tool] = ()
     tool_choice: str = AUTO
-    answered: set[str] = field(default_factory=set)
+    answered: AbstractSet[str] = frozenset()
     schema: dict[str, Any] | None = None
     json_mode: bool = False
     parallel_tool_calls: bool = True
@@ -60,12 +62,16 @@ class Request:
     definition_tokens: int = 0
     max_tokens: int | None = None
     #: Notes a provider keeps for rendering its own answer (e.g. legacy `functions`).
-    wire: dict[str, Any] = field(default_factory=dict)
+    wire: Mapping[str, Any] | None = None
 
     @property
     def tokens_in(self) -> int:
         return (estimate_tokens(self.prompt) + TOKENS_PER_MESSAGE * self.turns
                 + self.definition_tokens)
+
+    def note(self, key: str) -> Any:
+        """A note the provider kept in `wire` (None when absent)."""
+        return self.wire.get(key) if self.wire else None
 
     def tool(self, name: str) -> Tool | None:
         return next((t for t in self.tools if t.name == name), None)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
 from typing import Any
 
 from fault_injectors import Call, Completion
@@ -37,20 +36,23 @@ PROVIDERS: dict[str, type[Provider]] = {
 }
 
 
-@dataclass(slots=True)
 class Prepared:
     """A request to the LLM host, read before faults look at it."""
 
-    path: str
-    method: str
-    body: Any
-    provider: Provider
-    request: Request | None = None
-    error: BadRequest | None = None
-    tier: Tier | None = None
-    target: str = "llm"
-    tokens_in: int = 0
-    anthropic_client: bool = False
+    __slots__ = ("path", "method", "body", "provider", "request", "error", "tier", "target",
+                 "tokens_in", "anthropic_client")
+
+    def __init__(self, path: str, method: str, body: Any, provider: Provider) -> None:
+        self.path = path
+        self.method = method
+        self.body = body
+        self.provider = provider
+        self.request: Request | None = None
+        self.error: BadRequest | None = None
+        self.tier: Tier | None = None
+        self.target = "llm"
+        self.tokens_in = 0
+        self.anthropic_client = False
 
 
 class LLMService:
@@ -157,7 +159,8 @@ class LLMService:
         accuracy_factor = 1.0
         for fault in faults:
             accuracy_factor *= fault.injector.accuracy_factor(call)
-        completion = self.turn.answer(request, tier, scope, accuracy_factor)
+        completion = self.turn.answer(request, tier, scope, accuracy_factor,
+                                      request.tokens_in)
         judged = bool(completion.routes) or not completion.tool_calls
         for fault in faults:
             if not fault.rewrites:

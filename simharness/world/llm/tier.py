@@ -11,12 +11,13 @@ from ...rng import BufferedSampler, numpy_stream
 
 @dataclass(slots=True)
 class RateLimitState:
-    """What a provider's rate-limit headers report: the limit, what is left, and the
-    seconds until the window frees a slot."""
+    """What a provider's rate-limit headers report: the limit (also as text), what is
+    left, and the seconds until the window frees a slot."""
 
     limit: int
     remaining: int
     reset_s: float
+    limit_text: str
 
 
 class Tier:
@@ -30,6 +31,7 @@ class Tier:
         self.input_price = config.price.input_per_mtok / 1e6
         self.output_price = config.price.output_per_mtok / 1e6
         self.rpm = config.rpm
+        self._rpm_text = str(config.rpm)
         self._recent: deque[float] = deque()
 
     def throttle(self, now: float) -> float | None:
@@ -50,7 +52,8 @@ class Tier:
             return None
         recent = self._recent
         reset = recent[0] + 60.0 - now if recent else 0.0
-        return RateLimitState(self.rpm, max(0, self.rpm - len(recent)), max(0.0, reset))
+        return RateLimitState(self.rpm, max(0, self.rpm - len(recent)), max(0.0, reset),
+                              self._rpm_text)
 
     def cost(self, tokens_in: int, tokens_out: int) -> float:
         return tokens_in * self.input_price + tokens_out * self.output_price

@@ -42,8 +42,8 @@ class Turn:
         self._calls = 0
 
     def answer(self, request: Request, tier: Any, scope: EventScope | None,
-               accuracy_factor: float) -> Completion:
-        tokens_in = request.tokens_in
+               accuracy_factor: float, tokens_in: int) -> Completion:
+        """The answer before faults; `tokens_in` is the request's prompt size."""
         if request.tools and request.tool_choice != NONE:
             completion = self._tool_turn(request, tier, scope, accuracy_factor)
             if completion is not None:
@@ -68,8 +68,9 @@ class Turn:
             judgement = self.judge.judge(request.prompt, tier, scope, accuracy_factor,
                                          escalation=asks)
             completion = self._text(judgement, tokens_in, request.json_mode, asks)
-        completion.tools = [t.name for t in request.tools]
-        return _limit(completion, request.max_tokens)
+        if request.tools:
+            completion.tools = [t.name for t in request.tools]
+        return _limit(completion, request.max_tokens) if request.max_tokens else completion
 
     def _text(self, judgement: Judgement, tokens_in: int, json_mode: bool,
               with_escalation: bool) -> Completion:
