@@ -2,9 +2,12 @@
 
 - `judgement`: what the model concludes from the prompt (routes, confidence, escalation);
 - `turn`: what it does with its turn (call a lookup or routing tool, or answer);
-- `schema_fill`: how an answer fills any JSON Schema;
-- `openai_chat`, ...: one module per API, translating requests and answers;
-- `service`: the host all tiers and APIs live behind.
+- `schema_fields`, `schema_fill`: which field of a JSON Schema means what, and filling it;
+- `request`, `provider`: the question in no provider's terms, and what a provider does;
+- `openai_chat`, `openai_responses`, `anthropic_messages`: one module per API;
+- `embeddings`: `/v1/embeddings` and `/v1/models`; `sse`: streamed answers; `tier`: latency,
+  prices and the rate limiter;
+- `service`: the host every tier and API lives behind.
 """
 
 from .judgement import estimate_tokens, injected_route
