@@ -100,6 +100,9 @@ def test_sigint_to_simharness_run_keeps_the_finished_tickets(tmp_path, attr):
     listing = subprocess.run([str(script), "history"], env=env, capture_output=True,
                              text=True, timeout=60)
     assert "incomplete" in listing.stdout
+    from simharness.report.store import load_run
+
+    assert load_run(out).complete is False  # `simharness report` draws it as partial
 
 
 def test_ctrl_c_inside_agent_code_raises_run_interrupted_with_the_partial_result():

@@ -88,6 +88,8 @@ def delta_of(comparison, metric):
     ("cost.per_ticket_usd", LOWER_IS_BETTER),
     ("calls.retries", LOWER_IS_BETTER),
     ("recovery.outage.time_to_recover", LOWER_IS_BETTER),
+    ("client.retry_after_ignored", LOWER_IS_BETTER),
+    ("client.tickets_flagged", LOWER_IS_BETTER),
     ("tickets.total", NEUTRAL),
     ("routing.per_route.billing.support", NEUTRAL),
     ("faults.outage", NEUTRAL),

@@ -1,8 +1,8 @@
 """Which way is better for each metric: what turns a delta into a regression.
 
-Accuracy, F1 and recall going down is worse; latency, cost, failures, misses and calls
-going up is worse; counts that describe the traffic (tickets, support, fault windows) have
-no better direction and are never called a regression.
+Accuracy, F1 and recall going down is worse; latency, cost, failures, misses, calls and
+client-audit findings going up is worse; counts that describe the traffic (tickets,
+support, fault windows) have no better direction and are never called a regression.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ _RULES: tuple[tuple[str, Direction], ...] = (
     ("cost.*", LOWER_IS_BETTER),
     ("calls.*", LOWER_IS_BETTER),
     ("recovery.*", LOWER_IS_BETTER),  # time to detect/recover, failed, amplification
+    ("client.*", LOWER_IS_BETTER),  # findings of the client audit (Retry-After ignored, ...)
 )
 
 

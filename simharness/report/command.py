@@ -33,7 +33,10 @@ def run_report_command(args: argparse.Namespace, console: Console) -> int:
     except OSError as exc:
         _error(f"cannot write the report into {args.run_dir}: {exc.strerror or exc}")
         return EXIT_UNUSABLE
-    console.print(f"{run.name} (seed {run.seed}): {len(run.records):,} tickets, "
-                  f"{'PASSED' if run.passed else 'FAILED'}", highlight=False)
+    verdict = "PASSED" if run.passed else "FAILED"
+    if not run.complete:
+        verdict = "interrupted: a partial run"
+    console.print(f"{run.name} (seed {run.seed}): {len(run.records):,} tickets, {verdict}",
+                  highlight=False)
     print(f"report written to {path}", flush=True)
     return EXIT_OK

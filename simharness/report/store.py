@@ -69,6 +69,8 @@ class LoadedRun:
     duration: float
     description: str
     agent: dict[str, Any] = field(default_factory=dict)
+    #: False for a run stopped by Ctrl-C: the records are the tickets that finished.
+    complete: bool = True
 
     @property
     def agent_label(self) -> str:
@@ -96,7 +98,8 @@ class LoadedRun:
                    scenario_yaml=scenario_yaml,
                    duration=_duration(spec.get("duration"), records, windows),
                    description=str(spec.get("description") or ""),
-                   agent=_agent(results.get("agent")))
+                   agent=_agent(results.get("agent")),
+                   complete=results.get("complete", True) is not False)
 
 
 def _agent(value: Any) -> dict[str, Any]:
