@@ -88,7 +88,9 @@ def test_sigint_to_simharness_run_keeps_the_finished_tickets(tmp_path, attr):
     results = json.loads((out / "results.json").read_text())
     rows = [json.loads(r) for r in (out / "records.jsonl").read_text().splitlines()]
     assert results["complete"] is False and results["passed"] is False
-    assert 300 <= len(rows) == results["metrics"]["tickets"]["total"]
+    # every ticket before the 300th had finished when the mark was left (the 300th itself
+    # may still have been in flight when SIGINT arrived)
+    assert 299 <= len(rows) == results["metrics"]["tickets"]["total"]
     assert f"({len(rows)} finished tickets" in line
     assert all(r["finished_at"] is not None and r["status"] in STATUSES for r in rows)
     assert {r["status"] for r in rows} == {"ok"}  # nothing in flight was recorded as failed
