@@ -11,8 +11,9 @@ reach nested fields). From it `calibrate` fits what a tier needs:
   data by the Kolmogorov-Smirnov distance is kept, with its error on p50 and p95 shown;
 - accuracy: the share of calls whose predicted routes equal the true ones, on calls
   without a hard tag (`default`), per route (`by_route`) and per tag;
-- per route, the accuracy and how the wrong answers spread over the other routes (shown as
-  comments beside the block, for reference).
+- accuracy per route (`by_route`) and, per true route, how the wrong answers spread over
+  the other labels (`confusion`), so the simulated model's mistakes look like the real
+  one's.
 
 Everything is computed with numpy from the rows; nothing is sampled.
 """
@@ -318,24 +319,23 @@ class Calibration:
                   f"        latency: {best.yaml()}"]
         if self.per_output_token:
             lines.append(f"        per_output_token: {_seconds(self.per_output_token)}")
-        if acc["default"] is not None or acc["tags"]:
+        if acc["default"] is not None or acc["tags"] or acc["by_route"]:
             lines.append("        accuracy:")
             if acc["default"] is not None:
                 lines.append(f"          default: {acc['default']:.3f}"
                              f"  # {acc['plain']:,} calls without a hard tag")
             for tag, (value, n) in acc["tags"].items():
                 lines.append(f"          {tag}: {value:.3f}  # {n:,} calls")
-        # Per-route accuracy and the confusion are measured and shown for reference.
-        if acc["by_route"]:
-            lines.append("        # accuracy by route (calls without a hard tag):")
-            for route, (value, n) in acc["by_route"].items():
-                lines.append(f"        #   {_key(route)}: {value:.3f}  ({n:,} calls)")
+            if acc["by_route"]:
+                lines.append("          by_route:  # calls without a hard tag")
+                for route, (value, n) in acc["by_route"].items():
+                    lines.append(f"            {_key(route)}: {value:.3f}  # {n:,} calls")
         if acc["confusion"]:
-            lines.append("        # how wrong answers spread, per true route:")
+            lines.append("        confusion:  # how wrong answers spread, per true route")
             for route, spread in acc["confusion"].items():
                 shown = ", ".join(f"{_key(label)}: {p:.3f}" for label, p in spread.items())
-                lines.append(f"        #   {_key(route)}: {{{shown}}}"
-                             f"  ({acc['confusion_counts'][route]:,} wrong)")
+                lines.append(f"          {_key(route)}: {{{shown}}}"
+                             f"  # {acc['confusion_counts'][route]:,} wrong")
         return "\n".join(lines) + "\n"
 
 

@@ -142,4 +142,33 @@ def warnings(scenario: Scenario) -> list[ErrorLocation]:
                 ("faults", i, "target"),
                 f"{fault.kind!r} changes model answers, but {fault.target!r} is not a model: "
                 "it will never fire (use 'llm' or 'llm.<tier>')"))
+    return out + _route_warnings(scenario)
+
+
+def _route_warnings(scenario: Scenario) -> list[ErrorLocation]:
+    """Per-route model settings naming a label no traffic source has (a typo, most
+    likely), when every source says its routes before the run."""
+    sources = scenario.traffic
+    if not all(s.synthetic is not None or (s.replay and s.replay.routes) for s in sources):
+        return []
+    routes = {route for source in sources for route in source.routes}
+    out: list[ErrorLocation] = []
+    for name, tier in scenario.world.llm.tiers.items():
+        at = ("world", "llm", "tiers", name)
+        for route in tier.accuracy.by_route:
+            if route not in routes:
+                out.append(scenario.error_at(
+                    (*at, "accuracy", "by_route", route),
+                    f"no ticket has the route {route!r}: this accuracy never applies"))
+        for route, spread in tier.confusion.items():
+            if route not in routes:
+                out.append(scenario.error_at(
+                    (*at, "confusion", route),
+                    f"no ticket has the route {route!r}: this confusion never applies"))
+            for label in spread:
+                if label not in routes:
+                    out.append(scenario.error_at(
+                        (*at, "confusion", route, label),
+                        f"{label!r} is not a route of this scenario: the model will answer "
+                        "it, and it counts as a label outside the routes"))
     return out

@@ -62,8 +62,9 @@ def test_calibrate_recovers_latency_and_accuracy_from_a_harness_log(tmp_path, ca
     from simharness.cli import main
 
     tier = {"latency": {"dist": "lognormal", "median": "0.4s", "p95": "1.2s"},
-            "accuracy": {"default": 0.8, "ambiguous": 0.55}}
-    log = harness_log(tmp_path, tier, {"rate": "5/s", "mix": {"ambiguous": 0.3}}, "10m")
+            "accuracy": {"default": 0.8, "ambiguous": 0.55, "by_route": {"refund": 0.5}},
+            "confusion": {"refund": {"billing": 0.7, "cancellation": 0.3}}}
+    log = harness_log(tmp_path, tier, {"rate": "8/s", "mix": {"ambiguous": 0.3}}, "10m")
     code = main(["calibrate", str(log), "--tier", "small",
                  "--field", "pred_route=predicted"])
     out = capsys.readouterr().out
@@ -79,9 +80,17 @@ def test_calibrate_recovers_latency_and_accuracy_from_a_harness_log(tmp_path, ca
     assert median == pytest.approx(0.4, rel=0.06)
     assert p95 == pytest.approx(1.2, rel=0.09)
     assert "per_output_token" not in block  # generated with none
-    # accuracy: SE ~ 0.9 % on ~2,100 plain calls, ~1.7 % on ~900 ambiguous ones
-    assert block["accuracy"]["default"] == pytest.approx(0.8, abs=0.035)
-    assert block["accuracy"]["ambiguous"] == pytest.approx(0.55, abs=0.07)
+    # accuracy per route on plain calls: SE ~ 1.8 % on ~560 billing calls, 2.1 % on refund;
+    # the ambiguous tag (~1,400 calls, SE ~ 1.3 %) is capped by refund's 0.5 on a sixth
+    by_route = block["accuracy"]["by_route"]
+    assert by_route["billing"] == pytest.approx(0.8, abs=0.075)
+    assert by_route["refund"] == pytest.approx(0.5, abs=0.085)
+    assert block["accuracy"]["ambiguous"] == pytest.approx(0.55 - 0.05 / 6, abs=0.055)
+    # the spread of refund's ~400 wrong answers: SE ~ 2.3 %
+    assert set(block["confusion"]["refund"]) == {"billing", "cancellation"}
+    assert block["confusion"]["refund"]["billing"] == pytest.approx(0.7, abs=0.09)
+    # routes without a confusion spread evenly over the five others
+    assert len(block["confusion"]["technical"]) == 5
     assert "fit p50" in out and "KS distance: lognormal" in out
     # the block is a valid tier: paste it into a scenario
     from simharness.scenario import scenario_from_dict

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
@@ -38,10 +38,20 @@ class Accuracy(_Model):
     ambiguous: Fraction | None = Field(default=None, description="Accuracy on ambiguous tickets.")
     malformed: Fraction | None = Field(default=None, description="Accuracy on malformed tickets.")
 
+    by_route: dict[str, Fraction] = Field(
+        default_factory=dict, description="Accuracy on tickets of a route, instead of "
+        "`default`, e.g. {refund: 0.7} (tags still lower it).")
+
     def for_tags(self, tags: list[str]) -> float:
         """The hardest tag wins: the minimum of `default` and the values of the tags present."""
+        return self.for_ticket([], tags)
+
+    def for_ticket(self, routes: list[str], tags: list[str]) -> float:
+        """The route's accuracy (the lowest of the ticket's routes, else `default`), then the
+        hardest tag wins: the minimum of that and the values of the tags present."""
+        base = min((self.by_route.get(r, self.default) for r in routes), default=self.default)
         values = [getattr(self, t) for t in tags if t in TAGS]
-        return min([self.default, *(v for v in values if v is not None)])
+        return min([base, *(v for v in values if v is not None)])
 
 
 class LLMTier(_Model):
@@ -54,6 +64,11 @@ class LLMTier(_Model):
     per_output_token: Duration = Field(default=0.0, description="Extra time per output token.")
     price: Price = Field(default_factory=Price, description="Token prices.")
     accuracy: Accuracy = Field(default_factory=Accuracy, description="Labelling accuracy.")
+    confusion: dict[str, dict[str, Annotated[float, Field(ge=0)]]] = Field(
+        default_factory=dict,
+        description="Per true route, how its wrong answers spread over other labels, e.g. "
+        "{refund: {billing: 0.7, cancellation: 0.3}} (weights, normalised); routes not "
+        "named here get wrong answers spread evenly.")
     rpm: int | None = Field(
         default=None, ge=1, description="Requests per minute before 429s (none: no limit)."
     )
@@ -67,6 +82,18 @@ class LLMTier(_Model):
         default_factory=list,
         description="Other model names that reach this tier, e.g. 'gpt-4o-mini'.",
     )
+
+    @field_validator("confusion")
+    @classmethod
+    def _wrong_answers(cls, confusion: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for route, spread in confusion.items():
+            if route in spread:
+                raise ValueError(f"confusion of {route!r} names {route!r} itself: it lists "
+                                 "wrong answers only (the tier's accuracy says how often "
+                                 "it is right)")
+            if not spread or sum(spread.values()) <= 0:
+                raise ValueError(f"confusion of {route!r} needs a weight above 0")
+        return confusion
 
 
 def _default_tiers() -> dict[str, LLMTier]:

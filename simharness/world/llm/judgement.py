@@ -4,8 +4,10 @@ The model answers about the ticket whose event is being handled, judging only wh
 agent put in the prompt: it looks for that conversation's message texts. A follow-up that
 only makes sense with earlier context is answered correctly only when that context is in
 the prompt. Whether an answer is right is drawn from the tier's accuracy for the ticket's
-tags, keyed on (seed, ticket, event, tier, nth judged call) so two agents on one scenario
-get the same luck. Confidence is higher, on average, when the answer is right.
+route and tags, keyed on (seed, ticket, event, tier, nth judged call) so two agents on one
+scenario get the same luck. A wrong answer follows the tier's `confusion` for the true
+route when it has one (so mistakes look like a real model's), else it is spread evenly.
+Confidence is higher, on average, when the answer is right.
 
 Escalation, like the route, depends only on the prompt: the model escalates when the
 prompt shows the customer's account value (a CRM lookup the agent pasted in, or a tool
@@ -79,6 +81,17 @@ def account_values_shown(prompt: str) -> list[float]:
         suffix = (match.group(2) or "").lower()
         values.append(value * {"k": 1e3, "m": 1e6}.get(suffix, 1.0))
     return values
+
+
+def pick_weighted(weights: dict[str, float], u: float) -> str:
+    """The label whose share of the (unnormalised) weights covers `u` in [0, 1)."""
+    total = sum(weights.values())
+    covered = 0.0
+    for label, weight in weights.items():
+        covered += weight / total
+        if u < covered:
+            return label
+    return next(reversed(weights))  # u within rounding of 1
 
 
 @dataclass(slots=True)
@@ -176,11 +189,11 @@ class Judge:
         if truth is None:  # the prompt does not say what the ticket is about
             answer = [routes[int(u_pick * len(routes))]]
             confidence = 0.2 + 0.35 * u_conf
-        elif u_right < tier.config.accuracy.for_tags(tags) * accuracy_factor:
+        elif u_right < tier.config.accuracy.for_ticket(truth, tags) * accuracy_factor:
             answer = list(truth)
             confidence = 0.72 + 0.27 * u_conf
         else:
-            answer = self._wrong(truth, u_pick)
+            answer = self._wrong(truth, u_pick, tier.config.confusion)
             confidence = 0.3 + 0.55 * u_conf
         return answer, confidence
 
@@ -198,7 +211,13 @@ class Judge:
             tags.remove("mind_change")
         return messages[last].routes, tags
 
-    def _wrong(self, truth: list[str], u: float) -> list[str]:
+    def _wrong(self, truth: list[str], u: float,
+               confusion: dict[str, dict[str, float]]) -> list[str]:
+        """A wrong answer: for a single-route ticket whose route the tier's confusion names,
+        a label drawn by its weights; else one issue of two, or another route, evenly."""
+        spread = confusion.get(truth[0]) if len(truth) == 1 and confusion else None
+        if spread:
+            return [pick_weighted(spread, u)]
         others = [r for r in self.routes if r not in truth]
         if len(truth) > 1 and (u < 0.5 or not others):
             return [truth[int(u * 2 * len(truth)) % len(truth)]]  # got one issue of two
