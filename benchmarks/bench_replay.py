@@ -44,21 +44,23 @@ def scenario(path: Path, rows: int) -> dict:
                 "customer": "customer"}}}]}
 
 
-def measure_source(path: Path, rows: int) -> dict:
-    """In this (child) process: stream the file through the replay source."""
+def measure_source(path: Path, rows: int, traced: bool = True) -> dict:
+    """In this (child) process: stream the file through the replay source (with
+    tracemalloc for the memory figure, which slows Python down; without it for speed)."""
     import tracemalloc
 
     from simharness.scenario import scenario_from_dict
     from simharness.traffic.sources import build_traffic
 
     loaded = scenario_from_dict(scenario(path, rows))
-    tracemalloc.start()
+    if traced:
+        tracemalloc.start()
     started = time.perf_counter()
     traffic = build_traffic(loaded, 1)
     surveyed = time.perf_counter()
     count = sum(1 for _ in traffic.sources[0].tickets())
     done = time.perf_counter()
-    _, peak = tracemalloc.get_traced_memory()
+    _, peak = tracemalloc.get_traced_memory() if traced else (0, 0)
     tracemalloc.stop()
     assert count == rows, (count, rows)
     return {"rows": rows, "survey_s": surveyed - started, "replay_s": done - surveyed,
@@ -90,8 +92,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         kind, path, rows = args.child
-        measure = measure_source if kind == "source" else measure_run
-        print(json.dumps(measure(Path(path), int(rows))))
+        if kind == "run":
+            print(json.dumps(measure_run(Path(path), int(rows))))
+        else:
+            print(json.dumps(measure_source(Path(path), int(rows), traced=kind == "memory")))
         return
     sizes = (10_000, 100_000) if args.quick else (100_000, 1_000_000)
     with tempfile.TemporaryDirectory() as tmp:
@@ -101,12 +105,13 @@ def main() -> None:
             write_csv(path, rows)
             size_mb = path.stat().st_size / 2**20
             figures = child("source", path, rows)
-            results.append(figures)
+            memory = child("memory", path, rows)
+            results.append(memory)
             print(f"replay source, {rows:>9,} rows ({size_mb:,.0f} MB CSV): "
                   f"{figures['rows_per_s']:>9,.0f} rows/s "
                   f"(survey {figures['survey_s']:.1f} s + replay {figures['replay_s']:.1f} s), "
-                  f"traced peak {figures['traced_peak_mb']:.1f} MB, "
-                  f"RSS {figures['rss_mb']:.0f} MB", flush=True)
+                  f"RSS {figures['rss_mb']:.0f} MB; traced peak "
+                  f"{memory['traced_peak_mb']:.1f} MB", flush=True)
         small, large = results
         growth = large["traced_peak_mb"] - small["traced_peak_mb"]
         print(f"memory growth from {small['rows']:,} to {large['rows']:,} rows: "
