@@ -1,19 +1,23 @@
 """Replay throughput and memory: how fast tickets come out of a CSV, and that memory does
-not grow with the file.
+not grow with the file. A full run writes its section of benchmarks/RESULTS.md.
 
     python benchmarks/bench_replay.py            # 100,000 and 1,000,000 rows (a few minutes)
-    python benchmarks/bench_replay.py --quick    # 10,000 and 100,000 rows
+    python benchmarks/bench_replay.py --quick    # 10,000 and 100,000 rows; writes nothing
+    python benchmarks/bench_replay.py --quick --output /tmp/results.md
 
-For each file size, in a child process (so peaks do not mix): rows per second of wall time
+For each file size, in child processes (so peaks do not mix): rows per second of wall time
 from the replay source alone (read, parse, map, make tickets; `timing: original`, a file
-in time order), the peak traced Python memory while streaming it, and the peak RSS of the
-process. Then tickets per second of a full `sh.run` of the smaller file through a trivial
-agent, for the end-to-end figure. The CSV is generated under a temporary directory.
+in time order) and the peak RSS of the process, then, in a run of its own under
+tracemalloc (which slows Python down, so it is not timed), the peak traced Python memory
+while streaming it. Then tickets per second of a full `sh.run` of the smaller file through
+a trivial agent, for the end-to-end figure. The CSV is generated under a temporary
+directory.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import resource
 import subprocess
@@ -22,6 +26,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from results_file import RESULTS, machine, write_section
+
+#: Memory is flat when the traced peak grows by less than this from the smaller file to
+#: the one ten times its size.
+FLAT_MB = 5.0
 ROUTES = ["billing", "technical", "account", "shipping", "refund", "cancellation"]
 TEXT = ("Hello, I was charged twice for invoice {i} and the app crashes when I open it; "
         "please sort out my {route} issue as soon as you can.")
@@ -84,9 +93,43 @@ def child(kind: str, path: Path, rows: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def render(sources: list[tuple[dict, dict, float]], run: dict, *, quick: bool,
+           started: str, seconds: float, host: str) -> str:
+    """The RESULTS.md section: figures, the flat-memory target and its verdict."""
+    command = "python benchmarks/bench_replay.py" + (" --quick" if quick else "")
+    (small, small_mem, _), (large, large_mem, _) = sources
+    growth = large_mem["traced_peak_mb"] - small_mem["traced_peak_mb"]
+    flat = abs(growth) < FLAT_MB
+    verdict = "not judged (quick run)" if quick else "✔ met" if flat else "✘ missed"
+    lines = ["## Historical replay", "",
+             f"Written by `{command}` on {started} in {seconds:.0f} s; do not edit by hand, "
+             "run the command again.", "", f"Machine: {host}.", "",
+             "| measurement | figure | target | verdict | note |", "|---|---|---|---|---|"]
+    for figures, _memory, size_mb in sources:
+        lines.append(
+            f"| replay source, {figures['rows']:,} rows ({size_mb:,.0f} MB CSV) | "
+            f"{figures['rows_per_s']:,.0f} rows/s | — |  | survey {figures['survey_s']:.1f} s "
+            f"+ replay {figures['replay_s']:.1f} s of wall time; peak RSS "
+            f"{figures['rss_mb']:,.0f} MB |")
+    lines += [
+        f"| growth of the traced peak memory from {small['rows']:,} to {large['rows']:,} "
+        f"rows | {growth:+.1f} MB | < {FLAT_MB:g} MB (flat) | {verdict} | traced peak "
+        f"{small_mem['traced_peak_mb']:.1f} MB vs {large_mem['traced_peak_mb']:.1f} MB |",
+        f"| `sh.run` of {run['rows']:,} replayed rows, trivial agent, metrics included | "
+        f"{run['tickets_per_s']:,.0f} tickets/s | — |  | {run['wall_s']:.1f} s of wall time |",
+        "", "Rows per second are of wall time, the source alone (read, parse, map, make "
+        "tickets), without tracemalloc; the memory figure comes from a traced run of its "
+        "own.", ""]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--quick", action="store_true",
+                        help="smaller files, to check the script works (writes no file unless "
+                             "--output is given)")
+    parser.add_argument("--output", type=Path,
+                        help=f"the results file to write (default: {RESULTS} for a full run)")
     parser.add_argument("--child", nargs=3, metavar=("KIND", "PATH", "ROWS"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -98,28 +141,31 @@ def main() -> None:
             print(json.dumps(measure_source(Path(path), int(rows), traced=kind == "memory")))
         return
     sizes = (10_000, 100_000) if args.quick else (100_000, 1_000_000)
+    output = args.output or (None if args.quick else RESULTS)
+    started = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    host = machine()
+    clock = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        results = []
+        sources = []
         for rows in sizes:
             path = Path(tmp) / f"tickets-{rows}.csv"
             write_csv(path, rows)
             size_mb = path.stat().st_size / 2**20
             figures = child("source", path, rows)
             memory = child("memory", path, rows)
-            results.append(memory)
+            sources.append((figures, memory, size_mb))
             print(f"replay source, {rows:>9,} rows ({size_mb:,.0f} MB CSV): "
                   f"{figures['rows_per_s']:>9,.0f} rows/s "
                   f"(survey {figures['survey_s']:.1f} s + replay {figures['replay_s']:.1f} s), "
                   f"RSS {figures['rss_mb']:.0f} MB; traced peak "
-                  f"{memory['traced_peak_mb']:.1f} MB", flush=True)
-        small, large = results
-        growth = large["traced_peak_mb"] - small["traced_peak_mb"]
-        print(f"memory growth from {small['rows']:,} to {large['rows']:,} rows: "
-              f"{growth:+.1f} MB traced ({'flat' if abs(growth) < 5 else 'NOT flat'})")
+                  f"{memory['traced_peak_mb']:.1f} MB", file=sys.stderr, flush=True)
         run = child("run", Path(tmp) / f"tickets-{sizes[0]}.csv", sizes[0])
-        print(f"sh.run of {run['rows']:,} replayed rows, trivial agent: "
-              f"{run['tickets_per_s']:,.0f} tickets/s ({run['wall_s']:.1f} s wall, metrics "
-              "included)")
+    text = render(sources, run, quick=args.quick, started=started,
+                  seconds=time.perf_counter() - clock, host=host)
+    print(text)
+    if output is not None:
+        write_section("replay", text, output)
+        print(f"wrote {output}")
 
 
 if __name__ == "__main__":
