@@ -19,6 +19,7 @@ import _thread
 import asyncio
 import concurrent.futures
 import contextlib
+import ctypes
 import itertools
 import logging
 import queue
@@ -260,6 +261,60 @@ class ThreadGreenlet(AgentGreenlet):
     thread: threading.Thread
 
 
+# The thread state's dict of the calling OS thread. PyThreadState_GetDict returns a borrowed
+# reference, which ctypes would take as a new one: it gets one more below.
+_thread_state_dict = ctypes.PYFUNCTYPE(ctypes.py_object)(("PyThreadState_GetDict",
+                                                          ctypes.pythonapi))
+
+
+class ThreadStates:
+    """Gives each simulated thread the per-thread state of a thread of its own.
+
+    CPython keeps the values of every `threading.local` (and the guard against recursive
+    reprs) in the OS thread's state dict, which all greenlets of that thread share; so a
+    `threading.local` made before the run (anyio's, for one) would be one namespace for all
+    simulated threads, and one thread's `del local.x` would break another's. While simulated
+    threads run, a greenlet trace swaps that dict's contents on every switch into or out of
+    one: the simulation, and the agent code it runs, keep the OS thread's own state.
+    """
+
+    def __init__(self) -> None:
+        state = _thread_state_dict()
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(state))
+        self.state: dict[Any, Any] = state
+        #: Each suspended view's contents: a simulated thread's, or the OS thread's (None).
+        self.saved: dict[ThreadGreenlet | None, dict[Any, Any]] = {}
+        self.previous: Any = None
+        self.on = False
+
+    def install(self) -> None:
+        if not self.on:
+            self.previous = greenlet.settrace(self._trace)
+            self.on = True
+
+    def uninstall(self) -> None:
+        """Called on the simulation's own greenlet, whose view is in place."""
+        if self.on:
+            greenlet.settrace(self.previous)
+            self.on = False
+        self.saved.clear()
+
+    def _trace(self, event: str, args: tuple[Any, Any]) -> None:
+        origin, target = args
+        leaving = origin if type(origin) is ThreadGreenlet else None
+        entering = target if type(target) is ThreadGreenlet else None
+        if leaving is not entering:
+            state = self.state
+            if leaving is None or not origin.dead:  # a finished thread's state goes away
+                self.saved[leaving] = state.copy()
+            state.clear()
+            view = self.saved.pop(entering, None)
+            if view:
+                state.update(view)
+        if self.previous is not None:
+            self.previous(event, args)
+
+
 _DONE = object()
 
 
@@ -271,6 +326,7 @@ class SimThreads:
         self.watchdog = watchdog
         self.live: set[ThreadGreenlet] = set()
         self.started = 0
+        self.states = ThreadStates()
 
     def start(self, thread: threading.Thread) -> None:
         """`Thread.start` on the simulation thread: the thread runs as a greenlet from the
@@ -292,6 +348,7 @@ class SimThreads:
         scope = None if thread.daemon else current_scope.get()
         self.live.add(g)
         self.started += 1
+        self.states.install()
         thread._started.set()  # type: ignore[attr-defined]
         clock.env.process(self._drive(g, scope))
 
@@ -359,6 +416,7 @@ class SimThreads:
                 self._finish(g)
         finally:
             pool_logger.disabled = disabled
+            self.states.uninstall()
         self.live.clear()
 
 

@@ -12,6 +12,7 @@ import threading
 import time
 from typing import Annotated, Any, TypedDict
 
+import greenlet
 import httpx
 import pytest
 from conftest import make_scenario
@@ -206,6 +207,39 @@ def test_a_pool_created_before_the_run_gets_simulated_threads():
         pool.shutdown()
     assert _statuses(result) == {"ok"}
     assert all(r.service_s == pytest.approx(4) for r in result.records)
+
+
+_LOCAL = threading.local()  # made at import, like anyio's `threadlocals`
+
+
+def test_each_simulated_thread_has_its_own_thread_locals():
+    _LOCAL.value = "main"
+
+    def work(i):
+        _LOCAL.value = i
+        time.sleep(0.1)  # another simulated thread runs meanwhile
+        seen = _LOCAL.value
+        del _LOCAL.value  # what anyio's worker threads do on the way out
+        return seen, getattr(_LOCAL, "value", None)
+
+    def agent(payload, ctx):
+        assert _LOCAL.value == "main"  # agent code runs on the simulation's own thread
+        with cf.ThreadPoolExecutor(4) as pool:
+            got = list(pool.map(work, range(4)))
+        assert got == [(i, None) for i in range(4)], got
+        fresh = threading.local()
+        fresh.value = "agent"
+        box = []
+        thread = threading.Thread(target=lambda: box.append(getattr(fresh, "value", None)))
+        thread.start()
+        thread.join()
+        assert box == [None] and fresh.value == "agent" and _LOCAL.value == "main"
+        return "billing"
+
+    result = sh.run(_scenario("3s", workers=2), agent=agent)
+    assert _statuses(result) == {"ok"}, [r.error for r in result.records]
+    assert _LOCAL.value == "main"
+    assert greenlet.gettrace() is None  # the swapping ends with the run
 
 
 def test_patches_are_restored_and_real_threads_work_after_a_run():
