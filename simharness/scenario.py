@@ -23,6 +23,7 @@ from pydantic import (
     BeforeValidator,
     Field,
     PrivateAttr,
+    TypeAdapter,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -426,6 +427,8 @@ def _validate(data: Any, filename: str, positions: SourceMap,
     except ValidationError as exc:
         errors = [locator.pydantic(e) for e in exc.errors()]
         errors += [locator.at(*issue) for issue in issues]  # found before validation failed
+        failed = {e["loc"][0] for e in exc.errors() if e["loc"]}
+        errors += [locator.at(*issue) for issue in _salvaged_issues(data, failed)]
         raise ScenarioError(_in_file_order(errors)) from None
     if issues:
         raise ScenarioError(_in_file_order([locator.at(*issue) for issue in issues]))
@@ -433,6 +436,74 @@ def _validate(data: Any, filename: str, positions: SourceMap,
     scenario._raw = data
     scenario._positions = positions
     return scenario
+
+
+def _salvaged_issues(data: dict[str, Any], failed: set[Any]) -> list[_Issue]:
+    """The checks across sections (fault targets and names, `expect:` metric paths), run
+    when some field failed, so one pass reports every problem. A check that needs a section
+    which did not validate is skipped rather than guessed."""
+    sections: dict[str, Any] = {}
+    for name in ("traffic", "world"):
+        if name in failed:
+            continue
+        field = Scenario.model_fields[name]
+        value = data[name] if name in data else field.get_default(call_default_factory=True)
+        try:
+            sections[name] = TypeAdapter(field.annotation or Any).validate_python(value)
+        except (ValidationError, TypeError):
+            continue
+    raw_faults: list[Any] = data.get("faults") or []
+    if "faults" in failed or not isinstance(raw_faults, list):
+        return []  # fault names decide which metric paths exist
+    faults = [FaultSpec.model_construct(**f) if isinstance(f, dict) else None
+              for f in raw_faults]
+    names: list[str] = [
+        f["name"] if isinstance(f, dict) and isinstance(f.get("name"), str)
+        else f"{f.get('kind') if isinstance(f, dict) else 'fault'}-{i}"
+        for i, f in enumerate(raw_faults)]
+    issues: list[_Issue] = []
+    first: dict[str, int] = {}
+    for i, name in enumerate(names):
+        if name in first:
+            issues.append(_Issue(("faults", i, "name"), f"duplicate fault name {name!r} "
+                                                        f"(also faults[{first[name]}])"))
+        first.setdefault(name, i)
+    world = sections.get("world")
+    if world is not None:
+        stand_in = Scenario.model_construct(world=world)
+        targets = stand_in.fault_targets()
+        for i, fault in enumerate(faults):
+            target = getattr(fault, "target", None)
+            if isinstance(target, str) and target not in targets:
+                issues.append(_Issue(("faults", i, "target"),
+                                     f"unknown target {target!r}; "
+                                     f"valid targets: {', '.join(targets)}"))
+    expect = data.get("expect")
+    traffic = sections.get("traffic", _raw_routes(data.get("traffic")))
+    if "expect" not in failed and isinstance(expect, dict) and expect \
+            and traffic is not None and world is not None:
+        stand_in = Scenario.model_construct(
+            traffic=traffic, world=world, expect=expect,
+            faults=[FaultSpec.model_construct(name=n) for n in names])
+        issues += stand_in._expect_issues()
+    return issues
+
+
+def _raw_routes(traffic: Any) -> list[TrafficSource] | None:
+    """Traffic sources that carry only their routes as written (when traffic did not
+    validate), or None when even the routes are unreadable."""
+    if not isinstance(traffic, list):
+        return None
+    default = SyntheticTraffic.model_fields["routes"].get_default(call_default_factory=True)
+    sources = []
+    for source in traffic:
+        synthetic = source.get("synthetic") if isinstance(source, dict) else None
+        routes = synthetic.get("routes", default) if isinstance(synthetic, dict) else None
+        if not isinstance(routes, list) or not all(isinstance(r, str) for r in routes):
+            return None
+        sources.append(TrafficSource.model_construct(
+            synthetic=SyntheticTraffic.model_construct(routes=routes)))
+    return sources
 
 
 def _in_file_order(errors: list[ErrorLocation]) -> list[ErrorLocation]:
@@ -484,7 +555,8 @@ class _Locator:
         if kind == "extra_forbidden":
             return self.at(loc, _unknown_field(loc), key=True)
         if kind == "missing":
-            return self.at(loc[:-1], f"missing required field {loc[-1]!r}")
+            return self.at(loc[:-1], f"missing required field {loc[-1]!r}"
+                                     f"{_expected_of(loc)}")
         if kind == "union_tag_invalid":
             ctx = error["ctx"]
             disc = ctx["discriminator"].strip("'")
@@ -530,6 +602,14 @@ def _message(error: Any) -> str:
     for prefix in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(prefix)
     return message
+
+
+def _expected_of(loc: tuple[str | int, ...]) -> str:
+    """': <the field's description>' for a missing field, so the message says what to give."""
+    model = _model_at(loc[:-1])
+    field = next((f for n, f in model.model_fields.items() if loc[-1] in (n, f.alias)),
+                 None) if model else None
+    return f" ({field.description.rstrip('.')})" if field and field.description else ""
 
 
 def _describe(value: Any) -> str:

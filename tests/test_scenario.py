@@ -164,12 +164,14 @@ BROKEN = [
     ),
     pytest.param(
         HEAD.replace("duration: 1h\n", ""),
-        ["f.yaml:1:1: missing required field 'duration'"],
+        ["f.yaml:1:1: missing required field 'duration' (How long tickets keep arriving, "
+         "e.g. '1h')"],
         id="missing-top-level",
     ),
     pytest.param(
         HEAD + "world:\n  tools:\n    crm:\n      latency: {dist: lognormal, median: 1s}\n",
-        ["f.yaml:9:16 world.tools.crm.latency: missing required field 'p95'"],
+        ["f.yaml:9:16 world.tools.crm.latency: missing required field 'p95' "
+         "(95th percentile, above the median, e.g. '1.2s')"],
         id="missing-nested",
     ),
     pytest.param(
@@ -352,7 +354,48 @@ faults:
         "f.yaml:3:7 seed: expected a whole number, got 'many'",
         "f.yaml:6:13 traffic[0].synthetic.rate: expected a rate like '2/s', got 'fast'",
         "f.yaml:7:7 traffic[0].synthetic.routs: unknown field 'routs'; did you mean 'routes'?",
+        "f.yaml:10:13 faults[0].target: unknown target 'tools.nope'; valid targets: llm, "
+        "llm.small, llm.large, tools.crm",
     ]
+
+
+def test_checks_across_sections_run_even_when_fields_fail(tmp_path):
+    """Fault targets and names and `expect:` paths are checked in the same pass as field
+    errors, using the sections that did validate (and the routes as written)."""
+    text = """\
+name: t
+duraton: 1h
+traffic:
+  - synthetic:
+      rate: fast
+      routes: [billing, tech]
+faults:
+  - {name: down, kind: outage, target: tools.nope, at: 1m}
+  - {name: down, kind: latncy, at: 2m}
+expect:
+  routing.acuracy: ">= 0.8"
+  routing.per_route.tech.f1: ">= 0.5"
+  recovery.down.time_to_recover: "<= 60s"
+"""
+    errors = load_errors(tmp_path, text)
+    assert errors[0].startswith("f.yaml:1:1: missing required field 'duration'")
+    assert errors[1:3] == [
+        "f.yaml:2:1 duraton: unknown field 'duraton'; did you mean 'duration'?",
+        "f.yaml:5:13 traffic[0].synthetic.rate: expected a rate like '2/s', got 'fast'"]
+    assert errors[3].startswith("f.yaml:8:40 faults[0].target: unknown target 'tools.nope'")
+    assert errors[4] == "f.yaml:9:12 faults[1].name: duplicate fault name 'down' (also faults[0])"
+    assert errors[5].startswith("f.yaml:9:24 faults[1].kind: unknown fault kind 'latncy' "
+                                "(did you mean 'latency'?)")
+    assert errors[6:] == ["f.yaml:11:3 expect[\"routing.acuracy\"]: unknown metric "
+                          "'routing.acuracy'; did you mean 'routing.accuracy'?"]
+
+
+def test_cross_section_checks_skip_what_they_cannot_know(tmp_path):
+    """A broken `world:` says nothing about which targets exist: no guessed target error."""
+    text = HEAD + "world: {llm: {tiers: {fast: {rpm: 0}}}}\n" \
+        + "faults: [{kind: outage, target: llm.fast}]\n"
+    assert load_errors(tmp_path, text) == [
+        "f.yaml:6:35 world.llm.tiers.fast.rpm: must be at least 1, got 0"]
 
 
 def test_error_messages_have_no_pydantic_noise(tmp_path):

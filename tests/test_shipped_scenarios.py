@@ -21,6 +21,8 @@ from simharness.metrics import lookup
 
 SCENARIOS = sorted((REPO / "scenarios").glob("*.yaml"))
 FAULTED = [p for p in SCENARIOS if p.stem != "baseline"]
+#: The first line of every shipped scenario: VS Code's YAML extension reads the schema from it.
+SCHEMA_LINE = "# yaml-language-server: $schema=../scenario.schema.json"
 # What each scenario is really about, where that is more than accuracy and failures.
 HIGHER, LOWER = 1, -1
 HEADLINE = {"high_value_escalation": ("escalation.recall", HIGHER),
@@ -63,8 +65,9 @@ def test_every_shipped_scenario_is_documented_and_valid():
                      "malformed_flood", "conversations", "high_value_escalation",
                      "traffic_spike", "budget_runaway"}
     for path in SCENARIOS:
-        text = path.read_text()
-        assert text.startswith(f"# {path.stem}:"), f"{path.name} needs a header comment"
+        first, second = path.read_text().splitlines()[:2]
+        assert first == SCHEMA_LINE, f"{path.name} must start with {SCHEMA_LINE!r}"
+        assert second.startswith(f"# {path.stem}:"), f"{path.name} needs a header comment"
         scenario = sh.load_scenario(path)
         assert scenario.expect, f"{path.name} states no SLOs"
 

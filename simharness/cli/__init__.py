@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "diff": "diff",
     "traffic": "traffic",
     "calibrate": "calibrate",
+    "schema": "schema",
 }
 
 
