@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "traffic": "traffic",
     "calibrate": "calibrate",
     "schema": "schema",
+    "init": "init",
 }
 
 
