@@ -46,9 +46,13 @@ def run(args: argparse.Namespace, console: Console) -> int:
     if args.check:
         stale = [p for p, page in wanted.items()
                  if not p.exists() or p.read_text(encoding="utf-8") != page]
+        command = "simharness schema"
+        if args.output is not None:
+            command += f" --output {args.output}"
+        if args.docs is not None:
+            command += f" --docs {args.docs}"
         for path in stale:
-            error(f"{path} is out of date; regenerate it with `simharness schema` "
-                  "(see --help)")
+            error(f"{path} is out of date; regenerate it with `{command}`")
         if not stale:
             say(f"up to date: {', '.join(str(p) for p in wanted)}")
         return EXIT_UNUSABLE if stale else EXIT_OK
