@@ -237,6 +237,9 @@ class Result:
     @property
     def plot(self) -> Plotter:
         """The report's figures: `result.plot.accuracy_over_time()` and friends."""
+        from .report.notebook import show_figures_inline
+
+        show_figures_inline()
         return Plotter(self)
 
     def reproduce_command(self, scenario_file: str | Path | None = None) -> str:
@@ -263,9 +266,16 @@ class Result:
         return [r.to_dict() for r in self.records]
 
     def to_pandas(self) -> Any:
-        import pandas as pd  # optional dependency
+        """The records as a DataFrame, one row per ticket (needs the `pandas` extra)."""
+        from .report.notebook import require_pandas
 
-        return pd.DataFrame(self.rows())
+        return require_pandas().DataFrame(self.rows())
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: verdict, headline metrics, SLOs and fault windows."""
+        from .report.notebook import result_html
+
+        return result_html(self)
 
     def to_json(self) -> dict[str, Any]:
         return _clean({

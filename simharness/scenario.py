@@ -325,6 +325,19 @@ class Scenario(_Model):
             changed.append(path)
         return _validate(raw, self._source, self._positions, changed)
 
+    def scaled(self, factor: float) -> Scenario:
+        """A shorter copy for a quick pass: the duration and every time on the timeline
+        (fault windows, traffic start/stop and rate steps) times `factor` (0 < f <= 1)."""
+        from .scaling import scaled
+
+        return scaled(self, factor)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: agent, duration, traffic, SLOs and fault windows."""
+        from .report.notebook import scenario_html
+
+        return scenario_html(self)
+
     @classmethod
     def json_schema(cls) -> dict[str, Any]:
         """JSON Schema of the scenario format, for editors and docs."""

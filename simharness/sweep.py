@@ -388,8 +388,10 @@ class SweepResult:
     @property
     def plot(self) -> SweepPlots:
         """Curves across the grid: `.plot.curve(x=path, y=metric)` and named helpers."""
+        from .report.notebook import show_figures_inline
         from .report.sweep_plots import SweepPlots
 
+        show_figures_inline()
         return SweepPlots(self)
 
     def columns(self) -> list[str]:
@@ -435,6 +437,19 @@ class SweepResult:
         out.mkdir(parents=True, exist_ok=True)
         return [self.to_csv(out / "sweep.csv"), self.to_json(out / "sweep.json"),
                 *save_overviews(self, out)]
+
+    def to_pandas(self, summary: bool = False) -> Any:
+        """A DataFrame: one row per run, or per grid point (means and CIs) with `summary`
+        (needs the `pandas` extra)."""
+        from .report.notebook import sweep_frame
+
+        return sweep_frame(self, summary=summary)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: each grid point's accuracy, p95 and cost with CIs, and pass^k."""
+        from .report.notebook import sweep_html
+
+        return sweep_html(self)
 
     def __repr__(self) -> str:
         return (f"<SweepResult {self.scenario}: {len(self.points)} grid points x "

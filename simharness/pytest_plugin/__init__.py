@@ -81,7 +81,7 @@ def sim_run() -> Callable[..., Result]:
 @pytest.fixture
 def sim_result(request: pytest.FixtureRequest) -> Result | list[Result]:
     """The Result(s) of the test's `@pytest.mark.scenario(...)`."""
-    from .. import api, scaling
+    from .. import api
     from .verdict import ScenarioRuns, run_seeds
 
     marker = request.node.get_closest_marker("scenario")
@@ -98,7 +98,7 @@ def sim_result(request: pytest.FixtureRequest) -> Result | list[Result]:
     loaded = api.as_scenario(path)
     if kwargs:
         loaded = loaded.with_overrides(kwargs)
-    scenario = scaling.scaled(loaded, options.scale)
+    scenario = loaded.scaled(options.scale)
     agent = agent if agent is not None else options.agent
     base = seed if seed is not None else options.seed if options.seed is not None \
         else scenario.seed

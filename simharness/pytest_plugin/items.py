@@ -71,11 +71,10 @@ class ScenarioItem(pytest.Item):
     def runtest(self) -> None:
         if self.load_error is not None:
             raise self.load_error
-        from .. import scaling
         from .options import options_of, out_base
 
         options: SimOptions = options_of(self.config)
-        scenario = scaling.scaled(self.scenario, options.scale)
+        scenario = self.scenario.scaled(options.scale)
         seeds = options.seed_list(scenario.seed)
         runs = run_seeds(scenario, seeds, options.agent, out_base(self.config))
         outcome = ScenarioRuns(scenario, runs, self.shown, options.agent, options.scale,
