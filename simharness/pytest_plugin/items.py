@@ -61,6 +61,13 @@ class ScenarioItem(pytest.Item):
         self.shown = shown
         self.load_error = load_error
         self.add_marker("simharness")
+        # A scenario is a simulated hour, not a unit test: a project-wide pytest-timeout
+        # meant for unit tests must not cut it short (the harness's own watchdogs guard
+        # against hangs). Ten wall minutes per seed.
+        from .options import options_of
+
+        if self.config.pluginmanager.hasplugin("timeout"):
+            self.add_marker(pytest.mark.timeout(600 * options_of(self.config).seeds))
 
     def setup(self) -> None:
         if self.scenario is not None and not self.scenario.expect:
