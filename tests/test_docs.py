@@ -32,7 +32,9 @@ def readme_commands() -> list[list[str]]:
             line = line.split(" #")[0].strip().removeprefix("$ ")
             commands += [part.strip() for part in line.split("&&") if part.strip()]
         blocks.append(commands)
-    blocks.append(re.findall(r"`(simharness [^`]+)`", README))
+    # inline mentions; a bare `simharness run` names a command rather than running one
+    blocks.append([c for c in re.findall(r"`(simharness [^`]+)`", README)
+                   if len(c.split()) > 2 or c.split()[1] in ("schema", "history", "init")])
     keep = ("simharness", "python", "pip", "ruff", "mypy", "cd ")
     return [[" ".join(c.split()) for c in block if c.startswith(keep)] for block in blocks]
 
@@ -45,6 +47,7 @@ SUBSTITUTIONS = [
     ("--seeds 10", "--seeds 2"),
     ("duration=10m", "duration=1m"),
     ("simharness report DIR", "simharness report runs/baseline-seed42"),
+    ("simharness diff A B", "simharness diff 1 2"),
 ]
 #: `python -m pytest` options of the plugin -> the test that runs them in a fresh project.
 PLUGIN_TESTS = {
@@ -69,6 +72,8 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     assert mine is not None
     (tmp_path / "mine.yaml").write_text(mine.group(1))
     monkeypatch.chdir(tmp_path)
+    # a history of its own, so `simharness diff 1 2` compares this project's first runs
+    monkeypatch.setenv("SIMHARNESS_HISTORY", str(tmp_path / ".simharness" / "runs.db"))
     return tmp_path
 
 
@@ -94,7 +99,8 @@ def test_every_readme_command_runs(project: Path, capsys):
                 continue  # checked against its printed output below
             code = main(words[1:])
             out, err = capsys.readouterr()
-            allowed = {0, 1} if words[1] == "run" else {0}  # run exits 1 when an SLO fails
+            # run exits 1 when an SLO fails, diff --fail-on-regression when a metric regressed
+            allowed = {0, 1} if words[1] in ("run", "diff") else {0}
             assert code in allowed, f"{command}: exit {code}\n{out[-2000:]}\n{err[-2000:]}"
             assert "Traceback" not in out + err
             ran.append(command)
