@@ -18,6 +18,8 @@ import simharness as sh
 from simharness.cli import main
 from simharness.report.store import scenario_text
 
+pytest_plugins = ["pytester"]
+
 README = (REPO / "README.md").read_text()
 CI_SCRIPT = (REPO / ".ci" / "run").read_text()
 
@@ -63,10 +65,10 @@ PLUGIN_TESTS = {
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A folder with the shipped scenarios at 1/30 of their length (2 simulated minutes)."""
+    """A folder with the shipped scenarios at 1/60 of their length (one simulated minute)."""
     (tmp_path / "scenarios").mkdir()
     for path in sorted((REPO / "scenarios").glob("*.yaml")):
-        short = sh.load_scenario(path).scaled(1 / 30)
+        short = sh.load_scenario(path).scaled(1 / 60)
         (tmp_path / "scenarios" / path.name).write_text(scenario_text(short))
     mine = re.search(r"For this `scenarios/mine.yaml`:\n\n```yaml\n(.*?)```", README, re.S)
     assert mine is not None
@@ -90,8 +92,8 @@ def test_every_readme_command_runs(project: Path, capsys):
             block_now = block
         for old, new in SUBSTITUTIONS:
             command = command.replace(old, new)
-        words = [w for word in shlex.split(command)  # the shell's glob expansion
-                 for w in (sorted(glob.glob(word)) if "*" in word else [word])]
+        words = [w for word in shlex.split(command)  # the shell's expansion of file globs
+                 for w in (sorted(glob.glob(word)) if word.startswith("scenarios/*") else [word])]
         if words[0] == "simharness":
             if words[1] == "init" and words[2:] in ([], ["[DIR]"]):
                 words[2:] = [f"kit-{len(ran)}"]  # a new folder, as `init` requires
