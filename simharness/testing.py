@@ -80,7 +80,7 @@ class UnitWorld:
     def _synthetic(self) -> Any:
         if self._generator is None:
             engine = Engine(self.scenario, agent=lambda payload: "")
-            self._generator = engine.sources[0][0]
+            self._generator = engine.traffic.sources[0].generator  # type: ignore[attr-defined]
         return self._generator
 
     def _ticket_for(self, payload: Any, route: str | Sequence[str] | None) -> Ticket:
@@ -144,19 +144,19 @@ class _Given(Ticket):
 
 
 class _OneTicket:
-    """A traffic source of one ticket; the real generator still fills the CRM."""
+    """A traffic source of one ticket, arriving at `at`."""
 
-    def __init__(self, generator: Any, ticket: Ticket) -> None:
-        self.generator = generator
+    def __init__(self, ticket: Ticket, at: float, routes: list[str]) -> None:
         self.ticket = ticket
+        self.at = at
+        self.routes = routes
 
-    def customers(self) -> dict[str, Customer]:
-        found: dict[str, Customer] = self.generator.customers()
-        return {**found, self.ticket.customer.id: self.ticket.customer}
+    def tickets(self) -> Any:
+        self.ticket.created_at = self.at
+        yield self.ticket
 
-    def make_ticket(self, index: int, created_at: float) -> Ticket:
-        self.ticket.created_at = created_at
-        return self.ticket
+    def report(self) -> None:
+        return None
 
 
 class _OneEvent(Engine):
@@ -171,14 +171,15 @@ class _OneEvent(Engine):
         self.raised: BaseException | None = None
         self.returned: Decision | None = None
         super().__init__(scenario, agent=agent, seed=seed)
+        # the real generator's customers stay in the CRM; the one ticket is the traffic
+        customers = self.traffic.customers
+        if isinstance(customers, dict):
+            customers.setdefault(given.customer.id, given.customer)
+        self.traffic.sources = [_OneTicket(given, self._at, self.routes)]
         handler = self.handler
         self.handler = self.runner.handler = dataclasses.replace(
             handler, call=self._watch_async(handler.call) if handler.is_async
             else self._watch(handler.call))
-
-    def _build_sources(self) -> list[tuple[Any, Any]]:
-        generator = super()._build_sources()[0][0]
-        return [(_OneTicket(generator, self._one), [self._at])]
 
     def _keep(self, value: Any) -> Any:
         try:
