@@ -68,6 +68,7 @@ EXAMPLES: dict[str, list[Any]] = {
                                                "p95": "1.2s"}, "rpm": 3000}}],
     "LLMTier.accuracy": [{"default": 0.86, "ambiguous": 0.6, "multi_issue": 0.55}],
     "WorldConfig.llm": [{"response_format": "label"}],
+    "RouteSpec.json": [{"order_id": "{order_id}", "status": "shipped"}],
     "SyntheticTraffic.schedule": [[{"at": "0s", "rate": "1/s"}, {"at": "20m", "rate": "10/s"}]],
     "SyntheticTraffic.routes": [["billing", "technical", "account"]],
     "SyntheticTraffic.mix": [{"multi_issue": 0.1, "mind_change": 0.05, "high_value": 0.05,
@@ -308,7 +309,11 @@ def _derived_example(prop: dict[str, Any], unit: str | None) -> Any:
     if kind.get("type") == "integer":
         return max(kind.get("minimum", 1), 1)
     if kind.get("type") == "string":
-        return "text"
+        longest = kind.get("maxLength")
+        return "text" if longest is None or longest >= 4 else ","[:longest] or ""
+    if kind.get("type") == "array" and isinstance(kind.get("items"), dict):
+        item = _derived_example(kind["items"], unit_of(kind["items"]))
+        return NoDefault if item is NoDefault else [item]
     if kind.get("type") == "boolean":
         return True
     return NoDefault

@@ -6,7 +6,7 @@ option here (one `_Option` entry and one `SimOptions` field) and both forms exis
 
 from __future__ import annotations
 
-import fnmatch
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,12 +106,9 @@ class SimOptions:
                                     f"{self.agent!r}")
 
     def matches(self, path: Path) -> bool:
-        """Whether `path` is a scenario file to collect."""
-        try:
-            relative = path.resolve().relative_to(self.rootpath.resolve()).as_posix()
-        except ValueError:
-            return False
-        return any(fnmatch.fnmatch(relative, glob) for glob in self.scenario_globs)
+        """Whether `path` is a scenario file to collect (glob semantics: `*` stays within
+        one folder, `**` crosses folders)."""
+        return path.resolve() in _matched(self.rootpath, self.scenario_globs)
 
     def files(self, globs: tuple[str, ...] | None = None) -> list[Path]:
         """The existing files matching the globs, sorted."""
@@ -123,6 +120,11 @@ class SimOptions:
     def seed_list(self, scenario_seed: int, seeds: int | None = None) -> list[int]:
         base = scenario_seed if self.seed is None else self.seed
         return [base + i for i in range(self.seeds if seeds is None else seeds)]
+
+
+@functools.lru_cache(maxsize=8)
+def _matched(rootpath: Path, globs: tuple[str, ...]) -> frozenset[Path]:
+    return frozenset(p.resolve() for glob in globs for p in rootpath.glob(glob) if p.is_file())
 
 
 def _replace(options: SimOptions, **changes: Any) -> SimOptions:
