@@ -601,8 +601,10 @@ def find_baseline(ref: str | Path, scenario: str,
 
     - `latest`: the newest complete run or sweep of that scenario in the history;
     - a run id, a run directory or a sweep directory: used when it ran that scenario;
-    - a directory of run or sweep directories (say, last release's `runs/`): the newest one
-      that ran that scenario.
+    - a directory of run or sweep directories (say, last release's `runs/`, or the
+      pytest plugin's `--sim-out` folder): the newest sweep of that scenario, or its run
+      directories, one per seed (the newest of each), taken together when they ran the same
+      scenario content.
 
     None when there is no baseline for this scenario (a new scenario has none yet).
     """
@@ -629,10 +631,33 @@ def find_baseline(ref: str | Path, scenario: str,
         for candidate in candidates:
             side = load_side(candidate, history)
             if side.scenario == scenario:
+                if (candidate / "results.json").is_file():
+                    _add_seeds(side, candidates, history)
                 return side
         return None
     side = load_side(ref, history)
     return side if side.scenario == scenario else None
+
+
+def _add_seeds(side: Side, candidates: Sequence[Path], history: str | Path | None) -> None:
+    """Join to a run directory's side the other seeds of the same scenario content in its
+    folder (newest first, one run per seed), so a folder of seeded runs is one sample."""
+    (samples,) = side.groups.values()
+    seeds = {s.seed for s in samples}
+    joined = 0
+    for candidate in candidates:
+        if not (candidate / "results.json").is_file():
+            continue
+        other = load_side(candidate, history)
+        (found,) = other.groups.values()
+        if other.scenario == side.scenario and other.scenario_hash == side.scenario_hash \
+                and found[0].seed not in seeds:
+            samples.append(found[0])
+            seeds.add(found[0].seed)
+            side.complete = side.complete and other.complete
+            joined += 1
+    if joined:
+        side.name = f"{Path(side.name).parent} ({len(samples)} runs)"
 
 
 def compare_to_baseline(ref: str | Path, results: Any, *,

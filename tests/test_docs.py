@@ -61,6 +61,8 @@ PLUGIN_TESTS = {
     "-n": "test_xdist_distributes_items_with_the_same_outcome",
     "--junitxml": "test_a_passing_and_a_failing_scenario_with_junit_properties",
     "--sim-out": "test_sim_scale_shortens_the_run_and_says_so",
+    "--sim-baseline": "test_sim_baseline_fails_a_significant_regression_with_the_diff_table",
+    "--sim-tolerance": "test_sim_baseline_fails_a_significant_regression_with_the_diff_table",
     "scenarios/llm_outage.yaml": "test_the_readme_failure_example_is_real_output",
 }
 
@@ -115,8 +117,12 @@ def test_every_readme_command_runs(project: Path, capsys):
             assert "Traceback" not in out + err
             ran.append(command)
         elif words[:3] == ["python", "-m", "pytest"]:
-            flags = [w.split("=")[0] for w in words[3:] if w not in ("-q",) and
-                     not w.replace(".", "").isdigit() and not w.startswith(("my_pkg", "runs"))]
+            args = words[3:]
+            values = {i + 1 for i, w in enumerate(args) if w in ("--sim-baseline",
+                                                                 "--sim-tolerance")}
+            flags = [w.split("=")[0] for i, w in enumerate(args) if w not in ("-q",) and
+                     i not in values and not w.replace(".", "").isdigit() and
+                     not w.startswith(("my_pkg", "runs"))]
             for flag in flags:
                 if flag.startswith("simharness.agents"):
                     continue

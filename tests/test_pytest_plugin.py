@@ -12,8 +12,12 @@ import pytest
 
 # pytester forgets modules an in-process run imported, and numpy cannot be imported twice in
 # one process: import here everything the runs inside the temporary projects use.
+import scipy.stats  # noqa: F401
+
 import simharness.api
+import simharness.history
 import simharness.pytest_plugin.items
+import simharness.regression
 import simharness.report.html
 import simharness.report.plots
 import simharness.scaling
@@ -260,3 +264,121 @@ def test_sim_world_the_simulated_llm_knows_a_generated_tickets_route(sim_world):
     assert world.call(agent, made_up, route="refund").routes[0] in {
         "billing", "technical", "account", "shipping", "refund", "cancellation"}
     assert world.record is not None and world.record.calls == 1
+
+
+# ------------------------------------------------------------------ --sim-baseline
+
+# A lenient SLO both agents meet, and a half-time outage the naive agent cannot ride out:
+# against the resilient agent's runs it is a clear regression, which only the baseline
+# gate can catch.
+GATE = """\
+name: gate
+seed: 5
+duration: 20s
+agent: {ref: "simharness.agents.reference:ResilientRouter"}
+traffic: [{synthetic: {rate: 2/s}}]
+faults: [{name: llm-down, kind: outage, target: llm, at: 5s, duration: 10s}]
+expect: {tickets.total: ">= 1"}
+"""
+NAIVE = "simharness.agents.reference:NaiveRouter"
+
+
+@pytest.fixture
+def gated(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    monkeypatch.setenv("SIMHARNESS_HISTORY", str(pytester.path / "runs.db"))  # its own
+    pytester.makefile(".ini", pytest="[pytest]\nsimharness_scenarios = scenarios/*.yaml\n")
+    pytester.mkdir("scenarios")
+    (pytester.path / "scenarios" / "gate.yaml").write_text(GATE)
+    return pytester
+
+
+@pytest.mark.timeout(240)
+def test_sim_baseline_fails_a_significant_regression_with_the_diff_table(
+        gated: pytest.Pytester):
+    seeds = ("-p", "no:cacheprovider", "--sim-seeds", "3")
+    # last release's CI run kept its --sim-out folder: one run directory per seed
+    gated.runpytest(*seeds, "--sim-out", "base").assert_outcomes(passed=1)
+    same = gated.runpytest(*seeds, "--sim-baseline", "base", "-rA", "--junitxml=same.xml")
+    same.assert_outcomes(passed=1)
+    same.stdout.fnmatch_lines(["*A: */base (3 runs): gate, 3 seeds*",
+                               "*routing.accuracy*no significant change*",
+                               "*no significant regression*"])
+    assert _junit(gated.path / "same.xml")["gate"]["regressions"] == "0"
+
+    worse = gated.runpytest(*seeds, "--sim-baseline", "base", "--sim-agent", NAIVE,
+                            "--junitxml=worse.xml")
+    worse.assert_outcomes(failed=1)
+    worse.stdout.fnmatch_lines([
+        "*regressed against the baseline: * regression(s): *tickets.failure_rate (p=*, "
+        "paired t, 3 seeds)*",
+        f"scenario 'gate' (scenarios/gate.yaml) with agent {NAIVE}",
+        "A: */base (3 runs): gate, 3 seeds",
+        "B: this run: gate, 3 seeds",
+        "*metric*A*B*delta*test*p*verdict*",
+        "*tickets.failure_rate *paired t, 3 seeds*regression*",
+    ])
+    out = worse.stdout.str()
+    assert "Traceback" not in out and "simharness/regression.py" not in out
+    assert "SLO failed" not in out  # the SLOs passed: only the comparison failed it
+    props = _junit(gated.path / "worse.xml")["gate"]
+    assert props["baseline"].endswith("base (3 runs)") and int(props["regressions"]) >= 1
+
+    # tolerances wide enough for the changes let them through
+    tolerant = gated.runpytest(*seeds, "--sim-baseline", "base", "--sim-agent", NAIVE, "-rA",
+                               "--sim-tolerance", "tickets.failure_rate=0.6",
+                               "--sim-tolerance", "cost.per_ticket_usd=1000%")
+    tolerant.assert_outcomes(passed=1)
+    tolerant.stdout.fnmatch_lines(["*tickets.failure_rate *within tolerance (tolerance 0.6)*"])
+
+
+@pytest.mark.timeout(240)
+def test_sim_baseline_from_the_run_history(gated: pytest.Pytester):
+    from simharness.cli import main
+
+    assert main(["sweep", "scenarios/gate.yaml", "--seeds", "3", "--executor", "serial",
+                 "--quiet", "--out", "sweep"]) == 0  # recorded as sweep #1
+    latest = gated.runpytest("-p", "no:cacheprovider", "--sim-seeds", "3", "--sim-agent",
+                             NAIVE, "--sim-baseline", "latest")
+    latest.assert_outcomes(failed=1)
+    latest.stdout.fnmatch_lines(["A: sweep #1: gate, *3 seeds",
+                                 "*tickets.failure_rate *paired t, 3 seeds*regression*"])
+    by_id = gated.runpytest("-p", "no:cacheprovider", "--sim-seeds", "3", "-rA",
+                            "--sim-baseline", "1")
+    by_id.assert_outcomes(passed=1)
+    by_id.stdout.fnmatch_lines(["*A: sweep #1: gate*", "*no significant regression*"])
+
+
+@pytest.mark.timeout(180)
+def test_sim_baseline_with_nothing_to_compare_warns_and_passes_on_slos(
+        gated: pytest.Pytester):
+    (gated.path / "scenarios" / "fail.yaml").write_text(FAILING)
+    none = gated.runpytest("-p", "no:cacheprovider", "--sim-baseline", "latest")
+    none.assert_outcomes(passed=1, failed=1)
+    none.stdout.fnmatch_lines(["*SLO failed on seed 3*",
+                               "*NoBaselineWarning: scenario 'gate'*: no baseline for this "
+                               "scenario in latest: judged on its SLOs alone*"])
+    strict = gated.runpytest("-p", "no:cacheprovider", "--sim-baseline", "latest",
+                             "-W", "error::simharness.pytest_plugin.NoBaselineWarning",
+                             "scenarios/gate.yaml")
+    strict.assert_outcomes(failed=1)
+    strict.stdout.fnmatch_lines(["FAILED scenarios/gate.yaml::gate - scenario 'gate'*"])
+    assert "Traceback" not in strict.stdout.str()
+
+    # one seed on each side: nothing can be tested, and the warning says how to fix it
+    gated.runpytest("-p", "no:cacheprovider", "--sim-out", "one", "scenarios/gate.yaml")
+    single = gated.runpytest("-p", "no:cacheprovider", "--sim-baseline", "one",
+                             "scenarios/gate.yaml")
+    single.assert_outcomes(passed=1)
+    single.stdout.fnmatch_lines(["*one seed on each side*run --sim-seeds 5*"])
+
+
+def test_a_baseline_that_cannot_be_read_is_a_usage_error(gated: pytest.Pytester):
+    for args, message in (
+            (["--sim-baseline", "nowhere"], "*--sim-baseline nowhere: 'nowhere' is neither a "
+                                            "run id in the history nor a run or sweep*"),
+            (["--sim-baseline", "7"], "*--sim-baseline 7: no run history at *runs.db*"),
+            (["--sim-baseline", "latest", "--sim-tolerance", "x"], "*expected METRIC=VALUE*"),
+            (["--sim-tolerance", "latency.p95=10%"], "*give --sim-baseline too*")):
+        result = gated.runpytest("-p", "no:cacheprovider", *args)
+        assert result.ret == pytest.ExitCode.USAGE_ERROR, args
+        result.stderr.fnmatch_lines([message])

@@ -4,6 +4,8 @@
   items that pass when every `expect:` SLO passes (on every seed with `--sim-seeds K`).
 - Fixtures for tests written in Python: `sim_run`, `sim_result` (with the `scenario`
   marker) and `sim_world` (one agent call under one fault, no traffic run).
+- `--sim-baseline RUN_OR_DIR`: a scenario test also fails when its metrics regress
+  significantly against a baseline (`simharness diff`'s tests, over every seed).
 - Headline metrics go into JUnit XML as properties.
 
 Opt-in and cheap: nothing is collected until a glob is configured, and simharness itself is
@@ -18,7 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from .baseline import NoBaselineWarning
 from .options import OPTIONS_KEY, add_options, collection_args, options_of, out_base
+
+__all__ = ["NoBaselineWarning"]
 
 if TYPE_CHECKING:
     from ..result import Result
@@ -131,8 +136,14 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
     if state is not None:
         outcome, check = state
         item.add_report_section("call", "simharness", outcome.verdicts())
-        if check and not outcome.passed:
-            pytest.fail(outcome.failure_report(), pytrace=False)
+        if check:
+            from .items import gate
+            from .verdict import SLOFailure
+
+            try:
+                gate(item, options_of(item.config), outcome)
+            except (SLOFailure, NoBaselineWarning) as exc:  # the warning under -W error
+                pytest.fail(str(exc), pytrace=False)
     return result
 
 

@@ -16,6 +16,29 @@ from .options import SimOptions
 from .verdict import ScenarioRuns, SLOFailure, run_seeds
 
 
+def gate(item: pytest.Item, options: SimOptions, outcome: ScenarioRuns) -> None:
+    """Fail the item when an SLO failed or, with `--sim-baseline`, a metric regressed; one
+    short report for both."""
+    failures = [] if outcome.passed else [outcome.failure_report()]
+    if options.baseline:
+        from .baseline import NoBaselineWarning, check_baseline
+
+        check = check_baseline(options.baseline, options.tolerances,
+                               [run.result for run in outcome.runs])
+        item.user_properties.extend(check.properties())
+        item.add_report_section("call", "simharness baseline", check.section())
+        if check.regressed:
+            failures.append(check.failure_report(outcome))
+        elif check.problem:
+            import warnings
+
+            # at the scenario file, and never deduplicated (each scenario says it once)
+            warnings.warn_explicit(NoBaselineWarning(f"{outcome.header()}: {check.problem}"),
+                                   category=None, filename=str(item.path), lineno=1)
+    if failures:
+        raise SLOFailure("\n\n".join(failures))
+
+
 class ScenarioFile(pytest.File):
     """A scenario YAML file matched by `simharness_scenarios` / `--sim-scenarios`."""
 
@@ -88,14 +111,14 @@ class ScenarioItem(pytest.Item):
                                self.scenario.duration)
         self.user_properties.extend(outcome.properties())
         self.add_report_section("call", "simharness", outcome.verdicts())
-        if not outcome.passed:
-            raise SLOFailure(outcome.failure_report())
+        gate(self, options, outcome)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
                      style: Any = None) -> str | Any:
         from ..errors import SimHarnessError
+        from .baseline import NoBaselineWarning
 
-        if isinstance(excinfo.value, SLOFailure | SimHarnessError):
+        if isinstance(excinfo.value, SLOFailure | SimHarnessError | NoBaselineWarning):
             return str(excinfo.value)
         return super().repr_failure(excinfo, style=style)
 

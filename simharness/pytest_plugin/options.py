@@ -40,6 +40,10 @@ _OPTIONS: dict[str, _Option] = {
     "out": _Option("--sim-out", "simharness_out", "directory for run directories with "
                    "results and report.html (default: under pytest's temporary directory)",
                    Path, "DIR"),
+    "baseline": _Option("--sim-baseline", "simharness_baseline", "also fail a scenario whose "
+                        "metrics regress significantly against this baseline: 'latest' (the "
+                        "newest recorded run of the scenario), a run id from the history, a run "
+                        "or sweep directory, or a folder of them", metavar="RUN_OR_DIR"),
 }
 
 
@@ -56,6 +60,12 @@ def add_options(parser: pytest.Parser) -> None:
         group.addoption(option.flag, dest=f"sim_{name}", default=None, type=option.type,
                         metavar=option.metavar or None, help=option.help)
         parser.addini(option.ini, help=f"default of {option.flag}: {option.help}")
+    group.addoption("--sim-tolerance", action="append", default=[], metavar="METRIC=VALUE",
+                    help="with --sim-baseline: how much worse METRIC may get before it is a "
+                         "regression, absolute (routing.accuracy=0.01) or relative "
+                         "(latency.p95=10%%); METRIC may be a glob; repeatable")
+    parser.addini("simharness_tolerances", type="linelist", default=[],
+                  help="default of --sim-tolerance: METRIC=VALUE lines")
 
 
 @dataclass(frozen=True)
@@ -70,6 +80,8 @@ class SimOptions:
     seeds: int = 1
     scale: float = 1.0
     out: Path | None = None
+    baseline: str | None = None
+    tolerances: tuple[str, ...] = ()
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> SimOptions:
@@ -89,10 +101,23 @@ class SimOptions:
                 values[name] = value
         cli = tuple(config.getoption("sim_scenarios") or ())
         globs = tuple(dict.fromkeys([*config.getini("simharness_scenarios"), *cli]))
-        options = cls(rootpath=config.rootpath, scenario_globs=globs, cli_globs=cli, **values)
-        options._check()
+        tolerances = tuple([*config.getini("simharness_tolerances"),
+                            *(config.getoption("sim_tolerance") or ())])
+        options = cls(rootpath=config.rootpath, scenario_globs=globs, cli_globs=cli,
+                      tolerances=tolerances, **values)
         if options.out is not None and not options.out.is_absolute():
             options = _replace(options, out=config.invocation_params.dir / options.out)
+        if options.baseline:
+            # a directory is relative to where pytest ran (command line) or the rootdir (ini)
+            cli_given = config.getoption("sim_baseline") is not None
+            near = (config.invocation_params.dir if cli_given else config.rootpath) \
+                / options.baseline
+            if near.exists():
+                options = _replace(options, baseline=str(near))
+        elif config.getoption("sim_tolerance"):
+            raise pytest.UsageError("--sim-tolerance applies to a comparison: give "
+                                    "--sim-baseline too")
+        options._check()
         return options
 
     def _check(self) -> None:
@@ -104,6 +129,10 @@ class SimOptions:
         if self.agent is not None and ":" not in self.agent:
             raise pytest.UsageError(f"--sim-agent must look like 'package.module:attr', got "
                                     f"{self.agent!r}")
+        if self.baseline:
+            from .baseline import check_reference
+
+            check_reference(self.baseline, self.tolerances)
 
     def matches(self, path: Path) -> bool:
         """Whether `path` is a scenario file to collect (glob semantics: `*` stays within
