@@ -14,9 +14,10 @@ from nbclient import NotebookClient
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 
 
-def test_the_three_stories_are_there():
-    assert [p.name for p in NOTEBOOKS][:3] == [
-        "01_quickstart.ipynb", "02_demo_vs_production.ipynb", "03_cost_and_thresholds.ipynb"]
+def test_the_four_stories_are_there():
+    assert [p.name for p in NOTEBOOKS][:4] == [
+        "01_quickstart.ipynb", "02_demo_vs_production.ipynb", "03_cost_and_thresholds.ipynb",
+        "04_replay.ipynb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -30,6 +31,7 @@ def test_notebook_is_stored_with_outputs_stripped(path: Path):
     # a story: text between the code
     kinds = [cell.cell_type for cell in book.cells]
     assert kinds[0] == "markdown" and kinds.count("markdown") >= 4
+    assert book.cells[0].source.startswith("# "), f"{path.name}: start with a '# ' title"
 
 
 @pytest.mark.timeout(600)
