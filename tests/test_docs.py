@@ -118,8 +118,8 @@ def test_every_readme_command_runs(project: Path, capsys):
             ran.append(command)
         elif words[:3] == ["python", "-m", "pytest"]:
             args = words[3:]
-            values = {i + 1 for i, w in enumerate(args) if w in ("--sim-baseline",
-                                                                 "--sim-tolerance")}
+            values = {i + 1 for i, w in enumerate(args)  # option values are not flags
+                      if w in ("--sim-baseline", "--sim-tolerance", "--sim-out")}
             flags = [w.split("=")[0] for i, w in enumerate(args) if w not in ("-q",) and
                      i not in values and not w.replace(".", "").isdigit() and
                      not w.startswith(("my_pkg", "runs"))]
@@ -130,6 +130,9 @@ def test_every_readme_command_runs(project: Path, capsys):
                 assert f"def {PLUGIN_TESTS[flag]}(" in plugin_tests
             if not flags:
                 assert "python -m pytest -q" in CI_SCRIPT  # the suite this test is part of
+        elif words[0] == "python" and words[1].startswith("mutation/"):
+            # hours of mutation testing, run on demand: the scripts exist and are tested
+            assert (REPO / words[1]).is_file(), command
         elif words[0] == "pip":
             assert 'pip install --quiet --disable-pip-version-check -e ".[dev]"' in CI_SCRIPT
         elif words[0] in ("ruff", "mypy"):
