@@ -10,6 +10,7 @@ from .agents.identity import identify
 from .checks import check_run
 from .engine import ProgressCallback, run_engine
 from .errors import ErrorLocation, ScenarioError
+from .record_store import RecordStore
 from .result import Result
 from .scenario import Scenario, load_scenario, scenario_from_dict
 
@@ -35,7 +36,7 @@ def check_seed(seed: Any, where: str = "seed") -> int | None:
 
 def run(scenario: Scenario | str | Path | dict[str, Any], agent: Any = None,
         seed: int | None = None, progress: ProgressCallback | None = None, *,
-        max_tickets: int | None = None) -> Result:
+        max_tickets: int | None = None, records_dir: str | Path | None = None) -> Result:
     """Run a scenario (object, YAML path or dict) and return its Result.
 
     `agent` overrides the scenario's `agent.ref`: a 'module:attr' string, a function, an
@@ -43,11 +44,18 @@ def run(scenario: Scenario | str | Path | dict[str, Any], agent: Any = None,
     A scenario expected to make more than `max_tickets` tickets (default
     `checks.DEFAULT_MAX_TICKETS`), or none at all, is refused before it starts. Ctrl-C
     raises `RunInterrupted`, whose `result` holds the tickets that finished.
+
+    Records stream to disk in chunks as tickets finish, so memory stays flat however long
+    the run: into `records_dir` when given (Parquet chunks when pyarrow is installed, else
+    JSON lines), else into a temporary directory removed with the Result (or at exit). A
+    run that fits in one chunk keeps its records in memory and writes nothing.
     """
     loaded = as_scenario(scenario)
     checked_seed = check_seed(seed)
     check_run(loaded, max_tickets)
-    output = run_engine(loaded, agent=agent, seed=checked_seed, progress=progress)
+    store = RecordStore(records_dir) if records_dir is not None else None
+    output = run_engine(loaded, agent=agent, seed=checked_seed, progress=progress,
+                        records=store)
     result = Result(loaded, output, agent=identify(agent, loaded.agent.ref))
     if not result.complete:
         raise RunInterrupted(result)

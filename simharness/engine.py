@@ -13,7 +13,6 @@ import threading
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from datetime import datetime
-from operator import attrgetter
 from typing import Any
 
 import simpy
@@ -23,6 +22,7 @@ from .agents.adapter import AgentHandler, resolve_agent
 from .agents.context import AgentContext
 from .agents.runner import AgentRunner, Outcome
 from .errors import ScenarioError
+from .record_store import RecordStore
 from .records import MAX_ERROR_CHARS, EventScope, TicketRecord, cut_text
 from .scenario import Scenario
 from .seeded_random import seeded_globals
@@ -48,7 +48,8 @@ ProgressCallback = Callable[[float, float, int], None]
 class RunOutput:
     """What the engine hands to Result: records plus facts about the run."""
 
-    records: list[TicketRecord]
+    #: Every ticket's record, streamed to disk in chunks (see record_store.py).
+    records: RecordStore
     seed: int
     sim_end: float
     wall_seconds: float
@@ -84,7 +85,8 @@ class Engine:
     """Builds the SimPy model of one scenario and runs it."""
 
     def __init__(self, scenario: Scenario, agent: Any = None, seed: int | None = None,
-                 progress: ProgressCallback | None = None) -> None:
+                 progress: ProgressCallback | None = None,
+                 records: RecordStore | None = None) -> None:
         self.scenario = scenario
         self.seed = scenario.seed if seed is None else seed
         ref = agent if agent is not None else scenario.agent.ref
@@ -120,7 +122,7 @@ class Engine:
         self.runner = AgentRunner(self.env, self.handler, self.clock, self.watchdog,
                                   scenario.agent.ticket_timeout)
 
-        self.records: list[TicketRecord] = []
+        self.records = records if records is not None else RecordStore()
         self._open: dict[str, TicketRecord] = {}
         self._expected: dict[str, int] = {}
         self._states: dict[str, dict[str, Any]] = {}
@@ -233,7 +235,7 @@ class Engine:
                  start: float) -> tuple[Any, AgentContext, EventScope]:
         record.wait_s += start - arrived
         if record.started_at is None:
-            record.started_at = start
+            record.started_at = float(start)  # SimPy starts at the int 0
         ctx = AgentContext(ticket.id, ticket.conversation_id, k, self.http, self.base_urls,
                            self._states, record.log, self._now, self.runner.sleep, self.httpx2)
         payload: Any = ticket.payload(k, self.start)
@@ -265,7 +267,7 @@ class Engine:
         record.events += 1
         if record.events == self._expected[ticket.id]:
             del self._expected[ticket.id]
-            record.finished_at = self.env.now
+            record.finished_at = float(self.env.now)
             del self._open[ticket.id]
             self._states.pop(ticket.conversation_id, None)
             self.records.append(record)
@@ -393,7 +395,9 @@ class Engine:
         if self.progress is not None:
             self.progress(min(env.now, self.scenario.duration), self.scenario.duration,
                           self._finished)
-        records = sorted(self.records, key=attrgetter("arrived_at"))
+        # The records belong to the output from here on: the engine can outlive the run
+        # (an agent's leftover greenlets and contexts point at it) and must not keep them.
+        records, self.records = self.records.close(), RecordStore()
         return RunOutput(
             records=records, seed=self.seed, sim_end=env.now,
             wall_seconds=wall_clock() - started, fault_windows=self.faults.windows(env.now),
@@ -418,10 +422,12 @@ class Engine:
 
 
 def run_engine(scenario: Scenario, agent: Any = None, seed: int | None = None,
-               progress: ProgressCallback | None = None) -> RunOutput:
+               progress: ProgressCallback | None = None,
+               records: RecordStore | None = None) -> RunOutput:
     """Run in this thread, or in a helper thread when an event loop is already running here
-    (Jupyter), since the simulation needs a thread whose event loop it owns."""
-    engine = Engine(scenario, agent=agent, seed=seed, progress=progress)
+    (Jupyter), since the simulation needs a thread whose event loop it owns. `records`:
+    where the records go (default: a RecordStore in a temporary directory)."""
+    engine = Engine(scenario, agent=agent, seed=seed, progress=progress, records=records)
     try:
         asyncio.get_running_loop()
     except RuntimeError:

@@ -6,14 +6,17 @@ import difflib
 import json
 import math
 import platform
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from . import metrics as metrics_mod
 from .agents.identity import AgentIdentity, identify
+from .columns import Columns
 from .engine import RunOutput
 from .errors import ScenarioError
 from .metrics.catalog import metric_paths
@@ -71,27 +74,33 @@ MAX_DISTINCT_UNKNOWN = 100_000
 UNKNOWN_EXAMPLES = 10
 
 
-def _unknown_labels(routes: Collection[str], records: list[TicketRecord]) -> dict[str, Any]:
+def _unknown_labels(routes: Collection[str], cols: Columns) -> dict[str, Any]:
     """Predicted labels that are not routes: usually an agent returning the model's raw
     JSON text or a sentence instead of the route in it, which otherwise only shows as low
-    accuracy. Counts tickets and distinct labels, with the most frequent as examples."""
-    known = {REVIEW_ROUTE, *routes}
-    known.update(label for record in records for label in record.true_route)
-    counts: dict[str, int] = {}
+    accuracy. Counts tickets and distinct labels, with the most frequent as examples
+    (the first MAX_DISTINCT_UNKNOWN distinct labels to occur are counted)."""
+    known = {REVIEW_ROUTE, *routes, *cols.labels_in(cols.true_route)}
+    odd = np.array([any(label not in known for label in values) for values in cols.values]
+                   or [False], dtype=bool)
+    rows = np.flatnonzero(odd[cols.pred_route])  # usually none: no work for a big run
+    codes, first_index, per_code = np.unique(cols.pred_route[rows], return_index=True,
+                                             return_counts=True)
+    first_row = rows[first_index]
+    totals: dict[str, int] = {}
+    first: dict[str, tuple[int, int]] = {}  # label -> (row, position) of its first use
     tickets = 0
-    more = False
-    for record in records:
-        unknown = [label for label in record.pred_route if label not in known]
+    for code, row, count in zip(codes.tolist(), first_row.tolist(), per_code.tolist(),
+                                strict=True):
+        unknown = [label for label in cols.values[code] if label not in known]
         if not unknown:
             continue
-        tickets += 1
-        for label in unknown:
-            if label in counts:
-                counts[label] += 1
-            elif len(counts) < MAX_DISTINCT_UNKNOWN:
-                counts[label] = 1
-            else:
-                more = True
+        tickets += count
+        for position, label in enumerate(unknown):
+            totals[label] = totals.get(label, 0) + count
+            first[label] = min(first.get(label, (row, position)), (row, position))
+    counted = sorted(totals, key=first.__getitem__)[:MAX_DISTINCT_UNKNOWN]
+    more = len(totals) > MAX_DISTINCT_UNKNOWN
+    counts = {label: totals[label] for label in counted}
     top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:UNKNOWN_EXAMPLES]
     return {"tickets": tickets, "distinct": len(counts), "distinct_capped": more,
             "examples": {label[:80]: count for label, count in top}}
@@ -184,7 +193,12 @@ class Plotter:
 
 
 class Result:
-    """Records, metrics and SLO verdicts of one run, and the agent that ran."""
+    """Records, metrics and SLO verdicts of one run, and the agent that ran.
+
+    The records stream to disk during the run (see record_store.py); metrics are
+    computed from their columns. `records` reads them back on first use (a list, kept);
+    `iter_records()` streams them without holding them all.
+    """
 
     def __init__(self, scenario: Scenario, output: RunOutput,
                  agent: AgentIdentity | None = None) -> None:
@@ -193,10 +207,11 @@ class Result:
         #: False when the run was interrupted (Ctrl-C): everything covers what finished.
         self.complete = not output.interrupted
         self.agent = agent or identify(None, scenario.agent.ref)
-        self.records: list[TicketRecord] = output.records
+        self.store = output.records
         self.fault_windows = output.fault_windows
+        columns = output.records.columns
         self.metrics: dict[str, Any] = metrics_mod.compute(
-            output.records, sim_seconds=scenario.duration if self.complete else output.sim_end,
+            columns, sim_seconds=scenario.duration if self.complete else output.sim_end,
             fault_windows=output.fault_windows, config=scenario)
         self.slos = evaluate_slos(scenario.expect, self.metrics, output.seed,
                                   known=metric_paths(scenario) if scenario.expect else (),
@@ -207,7 +222,9 @@ class Result:
             "stopped_early": output.stopped, "hangs": output.hangs or [],
             "threads_started": output.threads_started,
             "background_hosts": output.background_hosts or {},
-            "unknown_labels": _unknown_labels(output.routes, output.records)}
+            "unknown_labels": _unknown_labels(output.routes, columns)}
+        del columns
+        output.records.release_columns()
         replays = [report for report in output.traffic if report is not None]
         if replays:
             self.diagnostics["replay"] = replays
@@ -218,6 +235,17 @@ class Result:
                                                      / max(output.wall_seconds, 1e-9), 1)}
 
     @property
+    def records(self) -> list[TicketRecord]:
+        """Every ticket's record, in arrival order. A run whose records went to disk reads
+        them back here, once (a million records take about a gigabyte: prefer
+        `iter_records()` for big runs)."""
+        return self.store.load()
+
+    def iter_records(self) -> Iterator[TicketRecord]:
+        """The records in arrival order, read from disk a batch at a time."""
+        return iter(self.store)
+
+    @property
     def stopped_early(self) -> str | None:
         """Why the run stopped before its end (e.g. the agent kept hanging), or None."""
         stopped: str | None = self.diagnostics["stopped_early"]
@@ -226,7 +254,7 @@ class Result:
     @property
     def measured_nothing(self) -> bool:
         """No ticket arrived: there is no figure to judge, so the run cannot pass."""
-        return not self.records
+        return len(self.store) == 0
 
     @property
     def passed(self) -> bool:
@@ -263,7 +291,7 @@ class Result:
 
     def rows(self) -> list[dict[str, Any]]:
         """The records as plain dicts (one per ticket)."""
-        return [r.to_dict() for r in self.records]
+        return [r.to_dict() for r in self.iter_records()]
 
     def to_pandas(self) -> Any:
         """The records as a DataFrame, one row per ticket (needs the `pandas` extra)."""
@@ -303,8 +331,8 @@ class Result:
             self.scenario_as_run()), encoding="utf-8")
         (out / "results.json").write_text(json.dumps(self.to_json(), indent=2) + "\n")
         with (out / "records.jsonl").open("w") as fh:
-            for row in self.rows():
-                fh.write(json.dumps(_clean(row)) + "\n")
+            for record in self.iter_records():
+                fh.write(json.dumps(_clean(record.to_dict())) + "\n")
         return out
 
     def _agent_note(self) -> str:

@@ -125,7 +125,7 @@ def _keep_partial(args: argparse.Namespace, result: Result, out_dir: Path) -> in
                    quiet=True)
     recorded = f"; run #{entry.id} in the history, marked incomplete" if entry else ""
     simulated = _about(result.diagnostics["simulated_seconds"])
-    print(f"interrupted: partial run ({len(result.records)} finished tickets, {simulated} of "
+    print(f"interrupted: partial run ({len(result.store)} finished tickets, {simulated} of "
           f"{_about(result.scenario.duration)} simulated) written to {out}{recorded}",
           file=sys.stderr, flush=True)
     return EXIT_INTERRUPTED

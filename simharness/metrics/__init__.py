@@ -1,4 +1,5 @@
-"""Metrics computed only from per-ticket records (never from engine state).
+"""Metrics computed only from per-ticket records (never from engine state), read as
+columns (`simharness.columns.Columns`), so a million tickets cost arrays, not objects.
 
 `compute` assembles the nested dict from small modules: `routing` (accuracy, per-route
 F1, confusion, escalation), `latency`, `cost`, `recovery` (per fault window), `client`
@@ -11,8 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from ..columns import Columns
 from ..records import STATUSES, TicketRecord
-from ._common import Settings, Window, ratio
+from ._common import Settings, Window, as_columns, ratio
 from .client import client_metrics
 from .cost import cost_metrics, cumulative_cost
 from .latency import latency_metrics
@@ -33,49 +37,62 @@ __all__ = ["by_fault_window", "compute", "cumulative_cost", "in_windows", "looku
            "routing_accuracy"]
 
 
-def _tickets(records: Sequence[TicketRecord]) -> dict[str, Any]:
-    n = len(records)
-    statuses = {s: 0 for s in STATUSES}
-    for r in records:
-        statuses[r.status] = statuses.get(r.status, 0) + 1
+def _tickets(cols: Columns) -> dict[str, Any]:
+    n = len(cols)
+    counts = np.bincount(cols.status, minlength=len(cols.status_names)).tolist()
+    # Statuses outside STATUSES (none today) follow, in the order they first occur.
+    first = {code: int(np.argmax(cols.status == code)) for code in range(len(STATUSES),
+             len(counts)) if counts[code]}
+    statuses = {s: counts[k] for k, s in enumerate(STATUSES)}
+    statuses.update((cols.status_names[code], counts[code])
+                    for code in sorted(first, key=first.__getitem__))
     return {"total": n, **statuses, "failed": n - statuses["ok"],
             "failure_rate": ratio(n - statuses["ok"], n)}
 
 
-def _faults(records: Sequence[TicketRecord], configured: Sequence[str]) -> dict[str, int]:
+def _faults(cols: Columns, configured: Sequence[str]) -> dict[str, int]:
     """Tickets touched by each fault: every configured fault (0 if none), then any other."""
-    seen = sorted({f for r in records for f in r.faults} - set(configured))
-    return {name: sum(name in r.faults for r in records) for name in (*configured, *seen)}
+    per_code = np.bincount(cols.faults, minlength=len(cols.values)).tolist()
+    counts: dict[str, int] = {}
+    for code, tickets in enumerate(per_code):
+        if tickets:
+            for name in set(cols.values[code]):
+                counts[name] = counts.get(name, 0) + tickets
+    seen = sorted(set(counts) - set(configured))
+    return {name: counts.get(name, 0) for name in (*configured, *seen)}
 
 
-def compute(records: Sequence[TicketRecord], *, sim_seconds: float,
+def compute(records: Sequence[TicketRecord] | Columns, *, sim_seconds: float,
             fault_windows: Sequence[Window] = (),
             config: Scenario | None = None) -> dict[str, Any]:
-    """The nested metrics dict (`tickets.total`, `routing.accuracy`, `latency.p95`, ...).
+    """The nested metrics dict (`tickets.total`, `routing.accuracy`, `latency.p95`, ...),
+    from a run's columns or from records in arrival order.
 
     `config` (the scenario) is optional: it orders route labels, and supplies
     `world.sla`, `world.human_review` and which faults never end.
     """
+    cols = as_columns(records)
     settings = Settings.of(config)
-    calls = sum(r.calls for r in records)
+    calls = int(cols.calls.sum())
     # Replayed tickets without a route column have no truth: routing is measured on the rest.
-    labelled = [r for r in records if r.true_route]
+    truth = cols.lengths(cols.true_route) > 0
+    labelled = cols if truth.all() else cols.take(truth)
     out = {
-        "tickets": _tickets(records),
+        "tickets": _tickets(cols),
         "routing": {**routing_metrics(labelled, routes=settings.routes, windows=fault_windows),
                     "labelled": len(labelled)},
-        "escalation": escalation_metrics(records),
-        "latency": latency_metrics(records, settings.sla),
-        "cost": cost_metrics(records, sim_seconds=sim_seconds,
+        "escalation": escalation_metrics(cols),
+        "latency": latency_metrics(cols, settings.sla),
+        "cost": cost_metrics(cols, sim_seconds=sim_seconds,
                              review_cost=settings.review_cost),
-        "calls": {"total": calls, "per_ticket": ratio(calls, len(records)),
-                  "retries": int(sum(r.retries for r in records))},
-        "faults": _faults(records, settings.fault_names),
-        "recovery": recovery_metrics(records, fault_windows, sim_seconds=sim_seconds,
+        "calls": {"total": calls, "per_ticket": ratio(calls, len(cols)),
+                  "retries": int(cols.retries.sum())},
+        "faults": _faults(cols, settings.fault_names),
+        "recovery": recovery_metrics(cols, fault_windows, sim_seconds=sim_seconds,
                                      never_ending=settings.never_ending),
-        "client": client_metrics(records),
+        "client": client_metrics(cols),
     }
-    shadow = shadow_metrics(records)
+    shadow = shadow_metrics(cols)
     if shadow is not None:
         out["shadow"] = shadow
     return out

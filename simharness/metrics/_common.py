@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..columns import Columns
 from ..records import TicketRecord
 
 if TYPE_CHECKING:
@@ -40,10 +41,16 @@ def quantiles(values: np.ndarray, names: Sequence[str]) -> dict[str, float]:
     return out
 
 
-def end_to_end(records: Sequence[TicketRecord]) -> np.ndarray:
-    """Queue wait plus service time of each ticket, NaN for tickets that never finished."""
-    return np.array([r.wait_s + r.service_s if r.finished_at is not None else NAN
-                     for r in records], dtype=float)
+def as_columns(records: Sequence[TicketRecord] | Columns) -> Columns:
+    """Metrics read columns; a list of records (in arrival order) is turned into them."""
+    return records if isinstance(records, Columns) else Columns.of(records)
+
+
+def float_sum(values: np.ndarray) -> float:
+    """The sum of `values` added one by one from the first, as Python's `sum` of the
+    records' floats always was: numpy's pairwise sum can differ in the last digit, and
+    results must stay the same, byte for byte, for a seed."""
+    return float(sum(values.tolist()))
 
 
 @dataclass(frozen=True)

@@ -3,30 +3,32 @@ client audit put on each record (see world/client_audit.py for what each kind me
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from ..records import TicketRecord
+import numpy as np
+
+from ..columns import CLIENT_EXAMPLES, Columns
 from ..world.client_audit import KINDS
 
 #: Examples kept per finding kind in the results.
-EXAMPLES = 3
+EXAMPLES = CLIENT_EXAMPLES
 
 
-def client_metrics(records: Sequence[TicketRecord]) -> dict[str, Any]:
+def client_metrics(cols: Columns) -> dict[str, Any]:
     """Per kind, how many times it was found; tickets with any finding; a few examples."""
     counts = dict.fromkeys(KINDS, 0)
-    examples: dict[str, list[dict[str, str]]] = {kind: [] for kind in KINDS}
+    for kind in cols.client_examples:  # kinds outside KINDS, in order of first finding
+        counts.setdefault(kind, 0)
+    per_code = np.bincount(cols.client, minlength=len(cols.values))
     flagged = 0
-    for record in records:
-        if not record.client:
+    for code, tickets in enumerate(per_code.tolist()):
+        kinds = cols.values[code]
+        if not tickets or not kinds:
             continue
-        flagged += 1
-        for finding in record.client:
-            kind, _, detail = finding.partition(": ")
-            counts[kind] = counts.get(kind, 0) + 1
-            shown = examples.setdefault(kind, [])
-            if len(shown) < EXAMPLES:
-                shown.append({"ticket": record.ticket_id, "detail": detail})
-    return {**counts, "tickets_flagged": flagged,
-            "examples": {kind: shown for kind, shown in examples.items() if shown}}
+        flagged += tickets
+        for kind in kinds:
+            counts[kind] += tickets
+    examples = {kind: [{"ticket": ticket, "detail": detail} for ticket, detail in shown]
+                for kind, shown in cols.client_examples.items()}
+    ordered = {kind: examples[kind] for kind in counts if kind in examples}
+    return {**counts, "tickets_flagged": flagged, "examples": ordered}

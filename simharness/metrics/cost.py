@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from ..columns import Columns
 from ..records import TicketRecord
-from ._common import ratio
+from ._common import as_columns, float_sum, ratio
 from .routing import REVIEW_ROUTE
 
 
@@ -22,20 +23,21 @@ def resolved(record: TicketRecord) -> bool:
     return record.status == "ok" and set(record.pred_route) == set(record.true_route)
 
 
-def cost_metrics(records: Sequence[TicketRecord], *, sim_seconds: float,
+def cost_metrics(cols: Columns, *, sim_seconds: float,
                  review_cost: float = 0.0) -> dict[str, Any]:
     """The `cost` section (model cost in USD; review cost kept separate and summed)."""
-    n = len(records)
-    total = float(sum(r.cost_usd for r in records))
-    tokens_in = int(sum(r.tokens_in for r in records))
-    tokens_out = int(sum(r.tokens_out for r in records))
-    reviews = sum(REVIEW_ROUTE in r.pred_route for r in records)
+    n = len(cols)
+    total = float_sum(cols.cost_usd)
+    tokens_in = int(cols.tokens_in.sum())
+    tokens_out = int(cols.tokens_out.sum())
+    reviews = int(cols.has(cols.pred_route, REVIEW_ROUTE).sum())
     review_usd = float(reviews * review_cost)
+    resolved_count = int((cols.status_is("ok") & cols.correct).sum())
     return {
         "total_usd": total,
         "per_ticket_usd": ratio(total, n),
         "per_hour_usd": ratio(total * 3600, sim_seconds),
-        "per_resolved_usd": ratio(total, sum(resolved(r) for r in records)),
+        "per_resolved_usd": ratio(total, resolved_count),
         "tokens_in": tokens_in,
         "tokens_out": tokens_out,
         "tokens_per_ticket": ratio(tokens_in + tokens_out, n),
@@ -45,11 +47,10 @@ def cost_metrics(records: Sequence[TicketRecord], *, sim_seconds: float,
     }
 
 
-def cumulative_cost(records: Sequence[TicketRecord]) -> tuple[np.ndarray, np.ndarray]:
+def cumulative_cost(records: Sequence[TicketRecord] | Columns) -> tuple[np.ndarray, np.ndarray]:
     """(times, dollars so far): model cost booked when each ticket finished (or arrived,
     if it never did), sorted by that time; for cost-over-time curves."""
-    times = np.array([r.finished_at if r.finished_at is not None else r.arrived_at
-                      for r in records], dtype=float)
-    costs = np.array([r.cost_usd for r in records], dtype=float)
+    cols = as_columns(records)
+    times = np.where(cols.finished, cols.finished_at, cols.arrived_at)
     order = np.argsort(times, kind="stable")
-    return times[order], np.cumsum(costs[order])
+    return times[order], np.cumsum(cols.cost_usd[order])

@@ -15,8 +15,13 @@ from typing import Any
 
 import numpy as np
 
+from ..columns import NOTICED_ACTIONS, NOTICED_WORDS, Columns, noticed
 from ..records import TicketRecord
-from ._common import NAN, Window, end_to_end, ratio
+from ._common import NAN, Window, float_sum, ratio
+from .routing import in_windows
+
+__all__ = ["FIELDS", "NOTICED_ACTIONS", "NOTICED_WORDS", "ROLL_MIN_TICKETS", "ROLL_SECONDS",
+           "TOLERANCE", "baseline_records", "noticed", "recovery_metrics"]
 
 #: Accuracy may sit this far below the baseline and still count as recovered.
 TOLERANCE = 0.05
@@ -24,35 +29,22 @@ TOLERANCE = 0.05
 ROLL_SECONDS = 60.0
 #: ...but never fewer tickets than this, so one lucky ticket is not a recovery.
 ROLL_MIN_TICKETS = 20
-#: Actions (in `TicketRecord.actions`) that show the agent saw something was wrong.
-NOTICED_ACTIONS = frozenset({"fallback", "degraded", "safe_default", "breaker_open"})
-NOTICED_WORDS = ("fallback", "breaker")
 FIELDS = ("start", "end", "time_to_detect", "time_to_recover", "tickets", "failed",
           "unhandled", "retry_amplification", "cost_amplification")
 
 
-def noticed(record: TicketRecord) -> bool:
-    """The agent's decision shows it knew it was degraded (a fallback, a breaker, ...)."""
-    reason = record.reason.lower()
-    return (any(a in NOTICED_ACTIONS for a in record.actions)
-            or any(word in reason for word in NOTICED_WORDS))
-
-
 @dataclass(frozen=True)
-class _Columns:
-    """Per-ticket arrays sorted by arrival, so windows are index ranges."""
+class _Rolling:
+    """What the rolling windows read, with arrivals sorted so windows are index ranges."""
 
-    records: list[TicketRecord]
     arrived: np.ndarray
     correct_so_far: np.ndarray  # cumulative count of right routings, length n + 1
     latency: np.ndarray  # end to end, NaN if unfinished
 
     @classmethod
-    def of(cls, records: Sequence[TicketRecord]) -> _Columns:
-        ordered = sorted(records, key=lambda r: r.arrived_at)
-        correct = np.array([set(r.pred_route) == set(r.true_route) for r in ordered], dtype=int)
-        return cls(ordered, np.array([r.arrived_at for r in ordered], dtype=float),
-                   np.concatenate(([0], np.cumsum(correct))), end_to_end(ordered))
+    def of(cls, cols: Columns) -> _Rolling:
+        return cls(cols.arrived_at, np.concatenate(([0], np.cumsum(cols.correct.astype(int)))),
+                   cols.end_to_end)
 
     def index(self, t: float) -> int:
         """Index of the first ticket that arrived at or after `t`."""
@@ -67,87 +59,93 @@ class _Baseline:
     cost: float
 
     @classmethod
-    def of(cls, records: Sequence[TicketRecord]) -> _Baseline:
-        latency = end_to_end(records)
+    def of(cls, cols: Columns, rows: np.ndarray) -> _Baseline:
+        latency = cols.end_to_end[rows]
         latency = latency[~np.isnan(latency)]
-        n = len(records)
-        return cls(ratio(sum(set(r.pred_route) == set(r.true_route) for r in records), n),
+        n = int(rows.sum())
+        return cls(ratio(int(cols.correct[rows].sum()), n),
                    float(np.percentile(latency, 95)) if latency.size else NAN,
-                   ratio(sum(r.calls for r in records), n),
-                   ratio(sum(r.cost_usd for r in records), n))
+                   ratio(int(cols.calls[rows].sum()), n),
+                   ratio(float_sum(cols.cost_usd[rows]), n))
 
 
-def _outside(record: TicketRecord, spans: Sequence[tuple[float, float]]) -> bool:
-    return not any(s <= record.arrived_at < e for s, e in spans)
+def _baseline_rows(arrived: np.ndarray, windows: Sequence[Window], start: float) -> np.ndarray:
+    """Fault-free tickets that arrived before `start`; if none, all fault-free tickets."""
+    clean = ~in_windows(arrived, [(s, e) for _, s, e in windows])
+    before = clean & (arrived < start)
+    return before if before.any() else clean
 
 
 def baseline_records(records: Sequence[TicketRecord], windows: Sequence[Window],
                      start: float) -> list[TicketRecord]:
-    """Fault-free tickets that arrived before `start`; if none, all fault-free tickets."""
-    spans = [(s, e) for _, s, e in windows]
-    clean = [r for r in records if _outside(r, spans)]
-    return [r for r in clean if r.arrived_at < start] or clean
+    """The records the baseline of a fault starting at `start` is measured on."""
+    arrived = np.array([r.arrived_at for r in records], dtype=float)
+    rows = _baseline_rows(arrived, windows, start)
+    return [r for r, keep in zip(records, rows.tolist(), strict=True) if keep]
 
 
-def time_to_detect(cols: _Columns, name: str, start: float) -> float:
+def time_to_detect(cols: Columns, roll: _Rolling, name: str, start: float) -> float:
     """Seconds from the fault's start until the first ticket arriving since then that it
     touched finished with a decision showing the agent noticed; inf if none did."""
-    for record in cols.records[cols.index(start):]:
-        if record.finished_at is not None and name in record.faults and noticed(record):
-            return record.finished_at - start
-    return math.inf
+    first = roll.index(start)
+    hits = (cols.finished[first:] & cols.noticed[first:]
+            & cols.has(cols.faults[first:], name))
+    if not hits.any():
+        return math.inf
+    return float(cols.finished_at[first + int(np.argmax(hits))] - start)
 
 
-def time_to_recover(cols: _Columns, end: float, base: _Baseline) -> float:
+def time_to_recover(roll: _Rolling, end: float, base: _Baseline) -> float:
     """Seconds after the fault's end until a rolling window of arrivals is back to the
     baseline's accuracy (minus TOLERANCE) and p95 latency (x1.5, or +1 s if that is more).
     0 when the first window after the end already is; inf if none is; NaN if unknowable."""
-    first = cols.index(end)
-    n = len(cols.records)
+    first = roll.index(end)
+    n = roll.arrived.size
     if first >= n or math.isnan(base.accuracy) or math.isnan(base.p95):
         return NAN
     p95_limit = max(base.p95 * 1.5, base.p95 + 1.0)
     for i in range(first, n):
-        j = max(cols.index(cols.arrived[i] + ROLL_SECONDS), i + ROLL_MIN_TICKETS)
+        j = max(roll.index(roll.arrived[i] + ROLL_SECONDS), i + ROLL_MIN_TICKETS)
         if j > n:
             break  # too few tickets left to judge
-        accuracy = (cols.correct_so_far[j] - cols.correct_so_far[i]) / (j - i)
+        accuracy = (roll.correct_so_far[j] - roll.correct_so_far[i]) / (j - i)
         if accuracy < base.accuracy - TOLERANCE:
             continue
-        latency = cols.latency[i:j]
+        latency = roll.latency[i:j]
         latency = latency[~np.isnan(latency)]
         if latency.size and np.percentile(latency, 95) <= p95_limit:
-            return 0.0 if i == first else float(cols.arrived[i] - end)
+            return 0.0 if i == first else float(roll.arrived[i] - end)
     return math.inf
 
 
-def recovery_metrics(records: Sequence[TicketRecord], windows: Sequence[Window], *,
-                     sim_seconds: float,
+def recovery_metrics(cols: Columns, windows: Sequence[Window], *, sim_seconds: float,
                      never_ending: Collection[str] = ()) -> dict[str, dict[str, Any]]:
     """The `recovery` section: one entry per fault name with at least one window.
 
     A fault that never ends, or ends when arrivals stop, has no "after": its
     time_to_recover is NaN (its `end` is inf if it never ends).
     """
-    cols = _Columns.of(records)
+    roll = _Rolling.of(cols)
     out: dict[str, dict[str, Any]] = {}
     for name in dict.fromkeys(n for n, _, _ in windows):
         own = [(s, e) for n, s, e in windows if n == name]
         start, end = min(s for s, _ in own), max(e for _, e in own)
-        inside = cols.records[cols.index(start):cols.index(end)]
-        base = _Baseline.of(baseline_records(records, windows, start))
+        inside = slice(roll.index(start), roll.index(end))
+        tickets = inside.stop - inside.start if inside.stop > inside.start else 0
+        base = _Baseline.of(cols, _baseline_rows(cols.arrived_at, windows, start))
         open_ended = name in never_ending or end >= sim_seconds
+        status = cols.status[inside]
         out[name] = {
             "start": float(start),
             "end": math.inf if name in never_ending else float(end),
-            "time_to_detect": time_to_detect(cols, name, start),
-            "time_to_recover": NAN if open_ended else time_to_recover(cols, end, base),
-            "tickets": len(inside),
-            "failed": sum(r.status != "ok" for r in inside),
-            "unhandled": sum(r.status == "error" for r in inside),
-            "retry_amplification": ratio(ratio(sum(r.calls for r in inside), len(inside)),
+            "time_to_detect": time_to_detect(cols, roll, name, start),
+            "time_to_recover": NAN if open_ended else time_to_recover(roll, end, base),
+            "tickets": tickets,
+            "failed": int((status != cols.status_names.index("ok")).sum()),
+            "unhandled": int((status == cols.status_names.index("error")).sum()),
+            "retry_amplification": ratio(ratio(int(cols.calls[inside].sum()), tickets),
                                          base.calls),
-            "cost_amplification": ratio(ratio(sum(r.cost_usd for r in inside), len(inside)),
+            "cost_amplification": ratio(ratio(float_sum(cols.cost_usd[inside]), tickets),
                                         base.cost),
         }
     return out

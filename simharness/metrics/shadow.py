@@ -7,9 +7,9 @@ have done better than the one in production, before it ships.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
+from ..columns import Columns
 from ..records import TicketRecord
 from ._common import ratio
 
@@ -24,25 +24,28 @@ def disagrees(record: TicketRecord) -> bool:
     return record.past_route is not None and set(record.pred_route) != set(record.past_route)
 
 
-def shadow_metrics(records: Sequence[TicketRecord]) -> dict[str, Any] | None:
+def shadow_metrics(cols: Columns) -> dict[str, Any] | None:
     """The `shadow` section, or None when no record carries a production decision."""
-    routed = [r for r in records if r.past_route is not None]
-    escalated = [r for r in records if r.past_escalate is not None]
-    if not routed and not escalated:
+    routed = cols.past_route >= 0
+    escalated = cols.past_escalate >= 0
+    if not routed.any() and not escalated.any():
         return None
-    labelled = [r for r in routed if r.true_route]
-    agent_right = [set(r.pred_route) == set(r.true_route) for r in labelled]
-    past_right = [set(r.past_route or ()) == set(r.true_route) for r in labelled]
+    past = cols.past_route[routed]
+    agree = cols.same_set(cols.pred_route[routed], past)
+    labelled = routed & (cols.lengths(cols.true_route) > 0)
+    agent_right = cols.correct[labelled]
+    past_right = cols.same_set(cols.past_route[labelled], cols.true_route[labelled])
+    n_routed, n_labelled = int(routed.sum()), int(labelled.sum())
+    n_escalated = int(escalated.sum())
     return {
-        "tickets": len(routed),
-        "agreement": ratio(sum(not disagrees(r) for r in routed), len(routed)),
-        "disagreements": sum(disagrees(r) for r in routed),
-        "production_accuracy": ratio(sum(past_right), len(labelled)),
-        "agent_accuracy": ratio(sum(agent_right), len(labelled)),
-        "agent_right_production_wrong": sum(a and not p for a, p in
-                                            zip(agent_right, past_right, strict=True)),
-        "production_right_agent_wrong": sum(p and not a for a, p in
-                                            zip(agent_right, past_right, strict=True)),
-        "escalation_agreement": ratio(sum(r.pred_escalate == r.past_escalate
-                                          for r in escalated), len(escalated)),
+        "tickets": n_routed,
+        "agreement": ratio(int(agree.sum()), n_routed),
+        "disagreements": n_routed - int(agree.sum()),
+        "production_accuracy": ratio(int(past_right.sum()), n_labelled),
+        "agent_accuracy": ratio(int(agent_right.sum()), n_labelled),
+        "agent_right_production_wrong": int((agent_right & ~past_right).sum()),
+        "production_right_agent_wrong": int((past_right & ~agent_right).sum()),
+        "escalation_agreement": ratio(
+            int((cols.pred_escalate[escalated]
+                 == (cols.past_escalate[escalated] == 1)).sum()), n_escalated),
     }
