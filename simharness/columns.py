@@ -62,7 +62,7 @@ _LISTS = ("true_route", "pred_route", "tags", "faults")
 class Columns:
     """Arrays with one entry per ticket, in arrival order.
 
-    List-valued fields are int32 codes into `values` (`past_route` is -1 when a ticket
+    List-valued fields are integer codes into `values` (`past_route` is -1 when a ticket
     has no production decision); `status` codes index `status_names`; `past_escalate` is
     -1 (unknown), 0 or 1; `finished_at` is NaN for a ticket that never finished.
     """
@@ -172,6 +172,8 @@ _DTYPES: dict[str, Any] = {
     "past_escalate": np.int8,
 }
 _ARRAYS = tuple(_DTYPES)
+#: Columns of codes into `Columns.values`.
+_CODES = frozenset({"true_route", "pred_route", "tags", "faults", "client", "past_route"})
 #: The `array` type code that stores each dtype (bools as bytes).
 _TYPECODES = {np.dtype(float): "d", np.dtype(np.int64): "q", np.dtype(np.int32): "i",
               np.dtype(np.int16): "h", np.dtype(np.int8): "b", np.dtype(bool): "B"}
@@ -249,9 +251,13 @@ class ColumnBuilder:
         in_order = bool((arrived[1:] >= arrived[:-1]).all())
         order = None if in_order else np.argsort(arrived, kind="stable")
         arrays: dict[str, np.ndarray] = {}
+        narrow = len(self._values.values) < 2**15  # codes fit in half the bytes
         for name in _ARRAYS:
             column = arrived if name == "arrived_at" else self._column(name)
-            arrays[name] = column if order is None else column[order]
+            column = column if order is None else column[order]
+            if narrow and name in _CODES:
+                column = column.astype(np.int16)
+            arrays[name] = column
             del column
             self._parts[name] = array(self._parts[name].typecode)
         # In arrival order, the first occurrence of each kind comes first (dict order).

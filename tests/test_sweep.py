@@ -6,6 +6,9 @@ import csv
 import json
 import math
 import random
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -233,6 +236,54 @@ def test_dask_local_cluster_gives_the_same_numbers_as_the_process_pool(process_s
     result = sweep(SMALL, SMALL_GRID, 2, executor="dask", workers=2)
     assert comparable(result.rows) == comparable(process_small.rows)
     assert result.to_dict()["summary"] == process_small.to_dict()["summary"]
+
+
+def _dask_command() -> Path:
+    command = Path(sys.executable).with_name("dask")
+    if not command.exists():
+        pytest.skip(f"NOT CHECKED: no `dask` command next to {sys.executable} "
+                    "(pip install 'simharness[dask]')")
+    return command
+
+
+@pytest.mark.timeout(240)
+def test_dask_scheduler_and_worker_started_from_the_command_line_give_the_same_rows(
+        serial_small, tmp_path):
+    """The documented real-cluster setup, on loopback: `dask scheduler` and `dask worker`
+    as separate processes, the sweep submitted to the scheduler's address."""
+    pytest.importorskip("distributed")
+    dask = _dask_command()
+    address_file = tmp_path / "scheduler.json"
+    logs = (tmp_path / "scheduler.log").open("w"), (tmp_path / "worker.log").open("w")
+    scheduler = subprocess.Popen(
+        [str(dask), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+         "--scheduler-file", str(address_file)], stdout=logs[0], stderr=subprocess.STDOUT)
+    worker = None
+    try:
+        deadline = time.monotonic() + 60
+        while not address_file.exists() and scheduler.poll() is None \
+                and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if not address_file.exists():
+            pytest.skip("NOT CHECKED: `dask scheduler` did not start within 60 s: "
+                        + (tmp_path / "scheduler.log").read_text()[-500:])
+        address = json.loads(address_file.read_text())["address"]
+        assert address.startswith("tcp://127.0.0.1:")
+        worker = subprocess.Popen(
+            [str(dask), "worker", address, "--nthreads", "1", "--nworkers", "1",
+             "--no-dashboard"], stdout=logs[1], stderr=subprocess.STDOUT)
+        result = sweep(SMALL, SMALL_GRID, 2, executor="dask", scheduler=address)
+        assert comparable(result.rows) == comparable(serial_small.rows)
+    finally:
+        for process in (worker, scheduler):
+            if process is not None:
+                process.terminate()
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+        for log in logs:
+            log.close()
 
 
 # --------------------------------------------------------------------------- files and plots
