@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextvars import ContextVar
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from .traffic.ticket import Ticket
@@ -96,7 +96,13 @@ class TicketRecord:
     past_escalate: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Every field, lists copied (what `dataclasses.asdict` gives, many times faster:
+        saving a big run calls this once per ticket)."""
+        return {name: list(value) if isinstance(value, list) else value
+                for name in _FIELD_NAMES for value in (getattr(self, name),)}
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(TicketRecord))
 
 
 class EventScope:

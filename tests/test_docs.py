@@ -100,6 +100,10 @@ def test_every_readme_command_runs(project: Path, capsys):
             command = command.replace(old, new)
         words = [w for word in shlex.split(command)  # the shell's expansion of file globs
                  for w in (sorted(glob.glob(word)) if word.startswith("scenarios/*") else [word])]
+        if "--scheduler tcp://127.0.0.1:8786" in command:  # needs `dask scheduler`/`worker`
+            assert "def test_dask_scheduler_and_worker_started_from_the_command_line" in \
+                (REPO / "tests" / "test_sweep.py").read_text()
+            continue
         if words[:2] == ["simharness", "calibrate"]:  # needs a log of real model calls
             assert "def test_" in (REPO / "tests" / "test_calibrate.py").read_text()
             assert "calibrate" in (REPO / "tests" / "test_calibrate.py").read_text()

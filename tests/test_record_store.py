@@ -143,3 +143,28 @@ def test_a_records_dir_keeps_the_chunks(tmp_path):
     scenario = scenario_from_dict(make_scenario(duration="2m"))
     Result(scenario, run_engine(scenario, agent=AGENT, records=store))
     assert len(list(out.glob("part-*.jsonl"))) == len(store.chunks) > 1
+
+
+def test_the_chunk_format_can_be_chosen_in_the_environment(monkeypatch):
+    from simharness.record_store import default_format
+
+    monkeypatch.setenv("SIMHARNESS_RECORDS_FORMAT", "jsonl")
+    assert default_format() == "jsonl"
+    monkeypatch.setenv("SIMHARNESS_RECORDS_FORMAT", "Parquet")
+    assert default_format() == "parquet"
+
+
+def test_the_scale_benchmark_measures_a_run_in_a_child_process():
+    """Smoke check of benchmarks/bench_scale.py on a small run (the figures come from the
+    script itself, on 100,000 and 1,000,000 tickets)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    try:
+        from bench_scale import measure
+    finally:
+        sys.path.pop(0)
+    figure = measure(2_000, "jsonl")
+    assert 1_800 < figure["tickets"] < 2_200
+    assert figure["format"] == "jsonl" and figure["peak_mb"] > 10
