@@ -1,37 +1,49 @@
-"""Engine throughput and memory, in one run.
+"""Engine throughput and memory, and the cost of the framework agents, in one run, written
+to benchmarks/RESULTS.md.
 
-    python benchmarks/bench_engine.py            # full figures (about a minute)
-    python benchmarks/bench_engine.py --quick    # smaller runs, for a smoke check
+    python benchmarks/bench_engine.py                    # full figures -> RESULTS.md
+    python benchmarks/bench_engine.py --skip-frameworks  # the engine section only
+    python benchmarks/bench_engine.py --quick            # small runs, a smoke check; writes nothing
+    python benchmarks/bench_engine.py --quick --output /tmp/results.md
 
-Prints tickets per second of wall time for:
+Measures tickets per CPU second for:
   - the bare SimPy loop: Poisson arrivals, a process per ticket, a Resource of workers;
   - the harness with a trivial in-process agent (returns a label);
   - the harness with an httpx agent (one LLM call per ticket through ctx.http);
   - a bare httpx.Client.post against a MockTransport (the client library's own floor);
-plus ratios, peak memory of a 100,000-ticket run (in a child process), and the wall time
-of an hour-long outage met by 60 s backoffs against the same hour with no fault.
+plus ratios, peak memory of a 100,000-ticket run (in a child process), and the cost of an
+hour-long outage met by 60 s backoffs against the same hour with no fault. Each figure is
+judged against its target; the section records figures, targets, verdicts and the machine,
+so nobody types results by hand.
 
 Then, for each agent in `examples/frameworks/` whose framework is installed, the wall time
 one simulated hour of the shipped baseline (2 tickets/s) costs, measured on a few
 simulated minutes and scaled, next to the same logic on the plain openai SDK
-(`--frameworks-minutes`, `--skip-frameworks`).
+(`--frameworks-minutes`, `--skip-frameworks`); a quick run measures only the plain SDK
+agent. The two tables are sections `engine` and `frameworks` of RESULTS.md (see
+results_file.py): other scripts' sections stay as they are, and a run that skips the
+frameworks keeps the frameworks section it finds.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import importlib.util
 import json
-import resource
+import os
 import subprocess
 import sys
 import time
 import timeit
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import numpy as np
 import simpy
+from results_file import RESULTS, machine, write_section
 
 import simharness as sh
 from simharness.scenario import scenario_from_dict
@@ -39,7 +51,46 @@ from simharness.scenario import scenario_from_dict
 REPO = Path(__file__).resolve().parent.parent
 RATE = 8.0
 WORKERS = 64
-TARGETS = {"trivial_tps": 30_000, "trivial_ratio": 8.0, "httpx_tps": 4_000, "peak_mb": 500}
+TARGETS = {"trivial_tps": 30_000, "trivial_ratio": 8.0, "httpx_tps": 4_000, "peak_mb": 500,
+           "fault_cost_ratio": 1.5}
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """Tickets per measurement: the full run, or a quick smoke check of the same code."""
+
+    trivial: int
+    httpx: int
+    floor: int
+    memory: int
+    outage: int
+    frameworks_minutes: float
+
+
+FULL = Sizes(trivial=100_000, httpx=20_000, floor=3_000, memory=100_000, outage=8_000,
+             frameworks_minutes=3.0)
+QUICK = Sizes(trivial=3_000, httpx=500, floor=300, memory=2_000, outage=200,
+              frameworks_minutes=0.25)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One line of a results table. `passed` is None where there is no target."""
+
+    measurement: str
+    figure: str
+    target: str = "—"
+    passed: bool | None = None
+    note: str = ""
+
+    def verdict(self, quick: bool) -> str:
+        if self.passed is None:
+            return ""
+        return "not judged (quick run)" if quick else "✔ met" if self.passed else "✘ missed"
+
+    def row(self, quick: bool) -> str:
+        return (f"| {self.measurement} | {self.figure} | {self.target} | "
+                f"{self.verdict(quick)} | {self.note} |")
 
 
 def scenario(tickets: int, **extra: object) -> dict:
@@ -53,7 +104,7 @@ def scenario(tickets: int, **extra: object) -> dict:
 
 
 def bare_simpy(tickets: int) -> float:
-    """Tickets/s of the plainest SimPy model of the same queue."""
+    """Tickets per CPU second of the plainest SimPy model of the same queue."""
     env = simpy.Environment()
     workers = simpy.Resource(env, WORKERS)
     gaps = np.random.default_rng(1).exponential(1 / RATE, tickets).tolist()
@@ -68,9 +119,9 @@ def bare_simpy(tickets: int) -> float:
             env.process(ticket(env))
 
     env.process(arrivals(env))
-    start = time.perf_counter()
+    start = time.process_time()
     env.run()
-    return tickets / (time.perf_counter() - start)
+    return tickets / (time.process_time() - start)
 
 
 def trivial_agent(payload: dict) -> str:
@@ -85,18 +136,20 @@ def httpx_agent(payload: dict, ctx: sh.AgentContext) -> str:
 
 
 def harness(tickets: int, agent: object, **extra: object) -> tuple[float, float, int]:
-    """(tickets/s, wall seconds, agent calls) of the engine alone (no metrics), best of two."""
+    """(tickets/s, CPU seconds, agent calls) of the engine alone (no metrics), best of two."""
     best = float("inf")
     loaded = scenario_from_dict(scenario(tickets, **extra))
     from simharness.engine import run_engine
 
     for _ in range(2):
+        start = time.process_time()
         out = run_engine(loaded, agent=agent)
-        best = min(best, out.wall_seconds)
+        best = min(best, time.process_time() - start)
     return len(out.records) / best, best, sum(r.calls for r in out.records)
 
 
 def httpx_floor(n: int = 3000) -> float:
+    """Requests per CPU second of a bare httpx.Client.post against a MockTransport."""
     body = json.dumps({"choices": [{"message": {"content": '{"route": "billing"}'}}]}).encode()
     headers = [("content-type", "application/json")]
     client = httpx.Client(transport=httpx.MockTransport(
@@ -106,27 +159,27 @@ def httpx_floor(n: int = 3000) -> float:
         client.post("http://llm.sim/v1/chat/completions",
                     json={"model": "small", "messages": [{"role": "user", "content": "hi"}]}).json()
 
-    return n / timeit.timeit(call, number=n)
+    return n / timeit.Timer(call, timer=time.process_time).timeit(number=n)
 
 
 def peak_memory_mb(tickets: int) -> tuple[float, float]:
-    """Peak RSS (MB) and wall seconds of a full sh.run of `tickets` tickets, in a child."""
+    """Peak RSS (MB) and CPU seconds of a full sh.run of `tickets` tickets, in a child."""
     here = str(Path(__file__).parent)
     code = (
         f"import json, sys, time, resource; sys.path.insert(0, {here!r})\n"
         "import simharness as sh\n"
         "from bench_engine import scenario, trivial_agent\n"
-        f"t = time.perf_counter(); r = sh.run(scenario({tickets}), agent=trivial_agent)\n"
+        f"t = time.process_time(); r = sh.run(scenario({tickets}), agent=trivial_agent)\n"
         "print(json.dumps([resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,"
-        " time.perf_counter() - t, r.metrics['tickets']['total']]))\n"
+        " time.process_time() - t, r.metrics['tickets']['total']]))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    peak, wall, total = json.loads(out.stdout.strip().splitlines()[-1])
-    return peak, wall
+    peak, cpu, _total = json.loads(out.stdout.strip().splitlines()[-1])
+    return peak, cpu
 
 
 def outage_vs_baseline(tickets: int) -> tuple[tuple[float, int], tuple[float, int]]:
-    """(wall seconds, calls) of a run with an LLM outage covering it, met by exponential
+    """(CPU seconds, calls) of a run with an LLM outage covering it, met by exponential
     backoff up to 60 s for 10 minutes per ticket, and of the same run with no fault."""
     import tenacity
 
@@ -146,6 +199,54 @@ def outage_vs_baseline(tickets: int) -> tuple[tuple[float, int], tuple[float, in
     _, base, base_calls = harness(tickets, agent)
     _, faulted, faulted_calls = harness(tickets, agent, faults=outage, drain="2h")
     return (base, base_calls), (faulted, faulted_calls)
+
+
+def engine_figures(sizes: Sizes) -> list[Figure]:
+    """Throughput of the bare loop, the harness with two agents, and httpx's own floor."""
+    bare = bare_simpy(sizes.trivial)
+    trivial, _, _ = harness(sizes.trivial, trivial_agent)
+    http, _, _ = harness(sizes.httpx, httpx_agent)
+    floor = httpx_floor(sizes.floor)
+    return [
+        Figure("bare SimPy loop (Poisson arrivals, a process and a Resource request per "
+               "ticket)", f"{bare:,.0f} tickets/s"),
+        Figure(f"harness, trivial in-process agent (returns a label), {sizes.trivial:,} "
+               "tickets", f"{trivial:,.0f} tickets/s", f"≥ {TARGETS['trivial_tps']:,}",
+               trivial >= TARGETS["trivial_tps"]),
+        Figure("bare loop / harness", f"{bare / trivial:.1f}×",
+               f"≤ {TARGETS['trivial_ratio']:g}×", bare / trivial <= TARGETS["trivial_ratio"]),
+        Figure(f"harness, httpx agent (one LLM call per ticket through `ctx.http`), "
+               f"{sizes.httpx:,} tickets", f"{http:,.0f} tickets/s",
+               f"≥ {TARGETS['httpx_tps']:,}", http >= TARGETS["httpx_tps"],
+               f"trivial / httpx = {trivial / http:.1f}×"),
+        Figure("bare `httpx.Client.post` against a `MockTransport` (no simulation at all)",
+               f"{floor:,.0f} requests/s", note=f"{1e6 / floor:.0f} µs per request: the "
+               "client library's own ceiling on this machine"),
+    ]
+
+
+def memory_figures(sizes: Sizes) -> list[Figure]:
+    peak, cpu = peak_memory_mb(sizes.memory)
+    return [Figure(f"peak RSS of a full `sh.run` of {sizes.memory:,} tickets (metrics "
+                   "included)", f"{peak:,.0f} MB", f"< {TARGETS['peak_mb']} MB",
+                   peak < TARGETS["peak_mb"], f"{cpu:.1f} s of CPU")]
+
+
+def fault_figures(sizes: Sizes) -> list[Figure]:
+    (base, base_calls), (faulted, faulted_calls) = outage_vs_baseline(sizes.outage)
+    per_call, base_per_call = faulted / faulted_calls * 1e6, base / base_calls * 1e6
+    limit = TARGETS["fault_cost_ratio"]
+    return [Figure("an outage over the whole run met by exponential backoff up to 60 s, vs "
+                   "no fault: CPU time per agent call",
+                   f"{per_call:.0f} vs {base_per_call:.0f} µs",
+                   f"≤ {limit:g}× (faults cost nothing)", per_call <= limit * base_per_call,
+                   f"{faulted_calls:,} vs {base_calls:,} calls, {faulted:.2f} vs "
+                   f"{base:.2f} s")]
+
+
+#: Each part of the engine section measures and returns its lines of the table, in order.
+ENGINE_PARTS: list[Callable[[Sizes], list[Figure]]] = [engine_figures, memory_figures,
+                                                       fault_figures]
 
 
 #: (label, agent reference, module the framework needs), the plain SDK agent first.
@@ -180,25 +281,27 @@ data = yaml.safe_load(open({scenario!r}))
 data["duration"] = "{minutes}m"
 data.pop("expect", None)
 sh.run(dict(data, duration="10s"), agent={agent!r})  # warm-up: lazy imports, first calls
-start = time.perf_counter()
+wall, cpu = time.perf_counter(), time.process_time()
 result = sh.run(data, agent={agent!r})
-wall = time.perf_counter() - start
+wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
 m = result.metrics
-print(json.dumps([wall, m["tickets"]["total"], m["tickets"]["failed"], m["routing"]["accuracy"]]))
+print(json.dumps([cpu, wall, m["tickets"]["total"], m["tickets"]["failed"],
+                  m["routing"]["accuracy"]]))
 """
 
 
-def framework_rows(minutes: float, timeout: float = 900) -> list[tuple[str, str, str]]:
-    """Wall seconds per simulated hour of the baseline, per framework agent.
+def framework_figures(minutes: float, agents: list[tuple[str, str, str]],
+                      timeout: float = 900) -> list[Figure]:
+    """CPU seconds per simulated hour of the baseline, per framework agent.
 
     Each agent runs in a child process (a clean import state), after a 10-second warm-up
     run that pays for imports and first calls, bounded by `timeout` wall seconds.
     """
-    rows: list[tuple[str, str, str]] = []
+    figures: list[Figure] = []
     reference: float | None = None
-    for label, ref, module in FRAMEWORK_AGENTS:
+    for label, ref, module in agents:
         if importlib.util.find_spec(module) is None:
-            rows.append((label, "skipped", f"{module} is not installed"))
+            figures.append(Figure(label, "skipped", note=f"{module} is not installed"))
             continue
         code = FRAMEWORK_RUN.format(repo=str(REPO), minutes=minutes,
                                     scenario=str(REPO / "scenarios" / "baseline.yaml"),
@@ -207,71 +310,131 @@ def framework_rows(minutes: float, timeout: float = 900) -> list[tuple[str, str,
             out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                  timeout=timeout, cwd=REPO)
         except subprocess.TimeoutExpired:
-            rows.append((label, "timed out", f"no result within {timeout:g} s of wall time"))
+            figures.append(Figure(label, "timed out",
+                                  note=f"no result within {timeout:g} s of wall time"))
             continue
         if out.returncode != 0:
             last = (out.stderr.strip().splitlines() or ["?"])[-1]
-            rows.append((label, "failed", last[:120]))
+            figures.append(Figure(label, "failed", note=last[:120].replace("|", "/")))
             continue
-        wall, total, failed, accuracy = json.loads(out.stdout.strip().splitlines()[-1])
-        per_hour = wall * 3600 / (minutes * 60)
+        cpu, wall, total, failed, accuracy = json.loads(out.stdout.strip().splitlines()[-1])
+        per_hour = cpu * 3600 / (minutes * 60)
         reference = per_hour if reference is None else reference
-        note = (f"{total} tickets, {failed} failed, accuracy {accuracy:.3f}; "
-                f"{per_hour / reference:.1f}x the plain SDK agent")
-        rows.append((label, f"{per_hour:,.0f} s / sim hour", note))
-    return rows
+        figures.append(Figure(
+            label, f"{per_hour:,.0f} s / sim hour",
+            note=f"{per_hour / reference:.1f}× the plain SDK agent; {total} tickets, "
+                 f"{failed} failed, accuracy {accuracy:.3f}; {wall:.1f} s of wall time for "
+                 f"{minutes:g} simulated minutes"))
+    return figures
 
 
-def main() -> None:
+def libraries() -> str:
+    return (f"Libraries: simharness {sh.__version__}, SimPy {simpy.__version__}, httpx "
+            f"{httpx.__version__}, numpy {np.__version__}")
+
+
+def load_now() -> str:
+    return ", ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+ENGINE_NOTES = """Notes:
+- Throughput is tickets per second of the process's CPU time (the same as wall time on an
+  idle machine, and the figure that depends least on what else runs on a busy one), the
+  best of two runs, the engine alone (metrics and reports excluded). Figures still move by
+  ±20 % between runs on one machine, more when other work competes for the caches (see
+  the load averages above).
+- The httpx agent pays for httpx itself: building the request, merging cookies, running
+  the transport and building the response (the `MockTransport` line, with no simulation at
+  all), and the agent parses the completion's JSON.
+- "Faults cost nothing": the faulted run makes more calls (the agent's retries), each
+  costing about the same time as in the fault-free run; the backoff waits themselves (an
+  hour of simulated sleeping) cost nothing.
+"""
+
+FRAMEWORK_NOTES = """Each agent runs in a child process after a 10-second warm-up run (imports,
+first calls); the figure is CPU seconds of that process per simulated hour of
+`scenarios/baseline.yaml` (2 tickets/s), measured on the simulated minutes above and
+scaled, with `sh.run` computing metrics. The note compares each agent with the same logic
+on the plain openai SDK.
+"""
+
+
+def render(title: str, figures: list[Figure], *, command: str, quick: bool, started: str,
+           seconds: float, host: str, notes: str, judged: bool) -> str:
+    """One RESULTS.md section: what wrote it, the machine, the table, verdicts, notes."""
+    lines = [f"## {title}", "",
+             f"Written by `{command}` on {started} in {seconds:.0f} s; do not edit by hand, "
+             "run the command again.", "",
+             f"Machine: {host}. {libraries()}; load average {load_now()} when this "
+             "section finished.",
+             ""]
+    if quick:
+        lines += ["**Quick run**: small sizes, to check the script works; the figures are "
+                  "not comparable with the targets.", ""]
+    lines += ["| measurement | figure | target | verdict | note |", "|---|---|---|---|---|"]
+    lines += [f.row(quick) for f in figures]
+    if judged and not quick:
+        missed = [f.measurement for f in figures if f.passed is False]
+        lines += ["", f"Targets met: {sum(f.passed is True for f in figures)} of "
+                  f"{sum(f.passed is not None for f in figures)}"
+                  + (f"; missed: {'; '.join(missed)}." if missed else ".")]
+    lines += ["", notes]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smaller runs")
+    parser.add_argument("--quick", action="store_true",
+                        help="small runs to check the script works (writes no file unless "
+                             "--output is given)")
+    parser.add_argument("--output", type=Path,
+                        help=f"the results file to write (default: {RESULTS} for a full run)")
     parser.add_argument("--frameworks-minutes", type=float, default=None,
-                        help="simulated minutes per framework agent (default 3, 1 with --quick)")
+                        help=f"simulated minutes per framework agent (default "
+                             f"{FULL.frameworks_minutes:g}, {QUICK.frameworks_minutes:g} "
+                             "with --quick)")
     parser.add_argument("--skip-frameworks", action="store_true",
-                        help="leave out the framework agents")
-    args = parser.parse_args()
-    n = 20_000 if args.quick else 100_000
-    n_http = 5_000 if args.quick else 20_000
+                        help="leave out the framework agents (their section stays as it is)")
+    args = parser.parse_args(argv)
+    sizes = QUICK if args.quick else FULL
+    output = args.output or (None if args.quick else RESULTS)
+    command = "python benchmarks/bench_engine.py" + (" --quick" if args.quick else "")
+    host = machine()
 
-    bare = bare_simpy(n)
-    trivial, _, _ = harness(n, trivial_agent)
-    http, _, _ = harness(n_http, httpx_agent)
-    floor = httpx_floor()
-    peak, peak_wall = peak_memory_mb(100_000 if not args.quick else 20_000)
-    (base, base_calls), (faulted, faulted_calls) = outage_vs_baseline(
-        2_000 if args.quick else 8_000)
-
-    rows = [
-        ("bare SimPy loop", f"{bare:,.0f} tickets/s", ""),
-        ("harness, trivial agent", f"{trivial:,.0f} tickets/s",
-         f"target >= {TARGETS['trivial_tps']:,}; bare/harness = {bare / trivial:.1f}x "
-         f"(target <= {TARGETS['trivial_ratio']:g}x)"),
-        ("harness, httpx agent", f"{http:,.0f} tickets/s",
-         f"target >= {TARGETS['httpx_tps']:,}; trivial/httpx = {trivial / http:.1f}x"),
-        ("bare httpx.Client.post (MockTransport)", f"{floor:,.0f} requests/s",
-         "the client library's own ceiling on this machine"),
-        (f"peak memory, {100_000 if not args.quick else 20_000:,}-ticket run",
-         f"{peak:,.0f} MB", f"target < {TARGETS['peak_mb']} MB; wall {peak_wall:.1f} s"),
-        ("outage + 60 s backoffs vs no fault", f"{faulted:.2f} s vs {base:.2f} s",
-         f"{faulted_calls:,} vs {base_calls:,} calls: {faulted / faulted_calls * 1e6:.0f} vs "
-         f"{base / base_calls * 1e6:.0f} us of wall time per call"),
-    ]
-    width = max(len(r[0]) for r in rows)
-    own_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
-    print(f"simharness {sh.__version__}, python {sys.version.split()[0]}, "
-          f"max RSS of this process {own_rss} MB")
-    for name, value, note in rows:
-        print(f"{name:<{width}}  {value:>22}  {note}")
+    started = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    clock = time.perf_counter()
+    figures: list[Figure] = []
+    for part in ENGINE_PARTS:
+        print(f"measuring: {part.__name__} ...", file=sys.stderr, flush=True)
+        figures += part(sizes)
+    text = render("Engine", figures, command=command, quick=args.quick, started=started,
+                  seconds=time.perf_counter() - clock, host=host, notes=ENGINE_NOTES,
+                  judged=True)
+    print(text)
+    if output is not None:
+        write_section("engine", text, output)
+        print(f"wrote section engine of {output}")
     if args.skip_frameworks:
-        return
-    minutes = args.frameworks_minutes or (1.0 if args.quick else 3.0)
-    print(f"\nframework agents: wall time per simulated hour of the baseline "
-          f"(measured on {minutes:g} simulated minutes, sh.run with metrics)")
-    framework = framework_rows(minutes)
-    width = max(len(r[0]) for r in framework)
-    for name, value, note in framework:
-        print(f"{name:<{width}}  {value:>22}  {note}")
+        return 0
+
+    minutes = args.frameworks_minutes or sizes.frameworks_minutes
+    agents = FRAMEWORK_AGENTS[:1] if args.quick else FRAMEWORK_AGENTS
+    print(f"measuring: {len(agents)} framework agents, {minutes:g} simulated minutes each ...",
+          file=sys.stderr, flush=True)
+    started = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    clock = time.perf_counter()
+    figures = framework_figures(minutes, agents)
+    more = f" --frameworks-minutes {minutes:g}" if args.frameworks_minutes else ""
+    text = render(f"Framework agents, {minutes:g} simulated minutes each", figures,
+                  command=command + more, quick=args.quick, started=started,
+                  seconds=time.perf_counter() - clock, host=host, notes=FRAMEWORK_NOTES,
+                  judged=False)
+    print(text)
+    if output is not None:
+        write_section("frameworks", text, output)
+        print(f"wrote section frameworks of {output}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
