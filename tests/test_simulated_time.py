@@ -88,6 +88,39 @@ def test_client_timeout_gives_read_timeout_after_exactly_that_timeout():
     assert all(r.status == "error" and "ReadTimeout" in r.error for r in result.records)
 
 
+@pytest.mark.parametrize("asynchronous", [False, True])
+def test_response_elapsed_and_length_are_what_a_network_client_sees(asynchronous):
+    """`response.elapsed` is the simulated round trip (a client reading a network stream
+    sets it), and the length comes as the server's lower-case header."""
+    seen = []
+    body = {"model": "small", "messages": [{"role": "user", "content": "refund please"}]}
+
+    def check(response, start, now):
+        seen.append((response.elapsed.total_seconds(), now - start,
+                     response.headers.raw[-1], len(response.content)))
+
+    def agent(payload, ctx):
+        start = ctx.now
+        check(ctx.http.post(ctx.base_urls["llm"] + "/v1/chat/completions", json=body),
+              start, ctx.now)
+        return "billing"
+
+    async def async_agent(payload, ctx):
+        start = ctx.now
+        check(await ctx.http.post(ctx.base_urls["llm"] + "/v1/chat/completions", json=body),
+              start, ctx.now)
+        return "billing"
+
+    world = {"llm": {"tiers": {"small": {"latency": {"dist": "fixed", "value": "2.5s"},
+                                         "per_output_token": "0s"}}}}
+    sh.run(make_scenario(duration="10s", world=world),
+           agent=async_agent if asynchronous else agent)
+    assert seen
+    for elapsed, waited, (name, value), length in seen:
+        assert elapsed == pytest.approx(2.5, abs=1e-6) and waited == pytest.approx(2.5)
+        assert name == b"content-length" and int(value) == length > 0
+
+
 def test_async_client_timeout_gives_read_timeout_after_exactly_that_timeout():
     observed = []
 

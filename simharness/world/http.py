@@ -208,7 +208,13 @@ def _raise_or_build(mod: ModuleType, request: Any, response: SimResponse,
     if stream is not None:
         return mod.Response(response.status, headers=response.headers, stream=stream,
                             request=request)
-    return mod.Response(response.status, headers=response.headers, content=response.body,
+    # As a network transport does: the body is a stream that the client reads (which also
+    # sets `response.elapsed`), and the length is the server's header.
+    body = response.body
+    headers = response.headers
+    if body and not any(k.lower() == "content-length" for k, _ in headers):
+        headers = [*headers, ("content-length", str(len(body)))]
+    return mod.Response(response.status, headers=headers, stream=mod.ByteStream(body),
                         request=request)
 
 
