@@ -419,7 +419,13 @@ def test_background_threads_never_reach_the_real_network_and_stay_quiet():
 
 def test_openai_agents_tracing_exporter_is_answered_in_process(monkeypatch, caplog):
     pytest.importorskip("agents", reason="openai-agents not installed")
-    from agents import Agent, OpenAIChatCompletionsModel, Runner, set_trace_processors
+    from agents import (
+        Agent,
+        OpenAIChatCompletionsModel,
+        Runner,
+        set_trace_processors,
+        set_tracing_disabled,
+    )
     from agents.tracing.processors import (
         BackendSpanExporter,
         BatchTraceProcessor,
@@ -428,6 +434,8 @@ def test_openai_agents_tracing_exporter_is_answered_in_process(monkeypatch, capl
     from openai import AsyncOpenAI
 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-simulated")
+    # tracing is process-wide: an agent elsewhere in this process may have turned it off
+    set_tracing_disabled(False)
     processors = []
 
     def agent(payload, ctx):
