@@ -16,10 +16,12 @@ from datetime import datetime
 from typing import Any
 
 import simpy
+from simpy.rt import RealtimeEnvironment
 
 from . import greenthreads
 from .agents.adapter import AgentHandler, resolve_agent
 from .agents.context import AgentContext
+from .agents.http_agent import HttpAgentRunner, is_http_agent
 from .agents.runner import AgentRunner, Outcome
 from .errors import ScenarioError
 from .record_store import RecordStore
@@ -86,18 +88,24 @@ class Engine:
 
     def __init__(self, scenario: Scenario, agent: Any = None, seed: int | None = None,
                  progress: ProgressCallback | None = None,
-                 records: RecordStore | None = None) -> None:
+                 records: RecordStore | None = None, deliver: bool = True) -> None:
         self.scenario = scenario
         self.seed = scenario.seed if seed is None else seed
-        ref = agent if agent is not None else scenario.agent.ref
+        ref = agent if agent is not None else (scenario.agent.http or scenario.agent.ref)
         if ref is None:
             from .errors import AgentError
 
             raise AgentError("no agent: set agent.ref in the scenario or pass agent=/--agent")
-        self.handler: AgentHandler = resolve_agent(ref, scenario.agent.params)
+        remote = is_http_agent(ref)
+        self.deliver = deliver
         self.progress = progress
 
-        self.env = simpy.Environment()
+        if remote:  # an agent in another process: the world keeps pace with the wall
+            self.env: simpy.Environment = RealtimeEnvironment(
+                factor=1 / scenario.agent.speed, strict=False)
+        else:
+            self.handler: AgentHandler = resolve_agent(ref, scenario.agent.params)
+            self.env = simpy.Environment()
         self.workers = Workers(self.env, scenario.agent.workers)  # the rest queue
         self.traffic = build_traffic(scenario, self.seed)
         self.start = self.traffic.epoch
@@ -111,16 +119,32 @@ class Engine:
             raise ScenarioError([scenario.error_at(("world", "tools", exc.tool, *exc.field),
                                                    exc.message)]) from None
         self.network = Network(Exchange(self.env, self.clock, self.world))
-        self.http = self.network.client(asynchronous=self.handler.is_async,
-                                        timeout=scenario.agent.http_timeout)
-        self.httpx2 = self.network.client(asynchronous=self.handler.is_async,
-                                          timeout=scenario.agent.http_timeout, module="httpx2")
         self.base_urls = self.world.base_urls
         agent_config = scenario.agent
         self.watchdog = Watchdog(agent_config.watchdog, agent_config.stall_timeout,
                                  progress=self._now)
-        self.runner = AgentRunner(self.env, self.handler, self.clock, self.watchdog,
-                                  scenario.agent.ticket_timeout)
+        #: Runs agent code in this process; or, for an agent over HTTP, `remote` delivers.
+        self.runner: AgentRunner | None = None
+        self.remote: HttpAgentRunner | None = None
+        self.http: Any = None
+        self.httpx2: Any = None
+        if remote:
+            assert isinstance(self.env, RealtimeEnvironment)
+            self.remote = HttpAgentRunner(
+                self.env, ref, self.world, ticket_timeout=agent_config.ticket_timeout,
+                workers=agent_config.workers, port=agent_config.world_port,
+                epoch=self.start.timestamp())
+            self.base_urls = self.remote.base_urls
+        else:
+            self.http = self.network.client(asynchronous=self.handler.is_async,
+                                            timeout=agent_config.http_timeout)
+            self.httpx2 = self.network.client(asynchronous=self.handler.is_async,
+                                              timeout=agent_config.http_timeout,
+                                              module="httpx2")
+            self.runner = AgentRunner(self.env, self.handler, self.clock, self.watchdog,
+                                      agent_config.ticket_timeout)
+        #: Events that always get a SimPy process of their own (no inline fast path).
+        self._always_queued = self.runner is None or self.runner.is_async
 
         self.records = records if records is not None else RecordStore()
         self._open: dict[str, TicketRecord] = {}
@@ -196,9 +220,10 @@ class Engine:
         Fast path: when a worker is free and the agent is sync, the agent runs right here;
         only if it waits on simulated time does the event get a SimPy process of its own.
         """
-        if self.runner.is_async or not self.workers.try_acquire():
+        if self._always_queued or not self.workers.try_acquire():
             self.env.process(self._queued_event(ticket, record, k))
             return
+        assert self.runner is not None
         now = self.env.now
         payload, ctx, scope = self._prepare(ticket, record, k, now, now)
         g, value = self.runner.begin(payload, ctx, scope)
@@ -215,19 +240,24 @@ class Engine:
             yield grant
         start = self.env.now
         payload, ctx, scope = self._prepare(ticket, record, k, arrived, start)
-        if self.runner.is_async:
-            outcome = yield from self.runner.invoke_async(payload, ctx, scope)
+        runner = self.runner
+        if self.remote is not None:
+            outcome = yield from self.remote.invoke_async(payload, ctx, scope)
+        elif runner is not None and runner.is_async:
+            outcome = yield from runner.invoke_async(payload, ctx, scope)
         else:
-            g, value = self.runner.begin(payload, ctx, scope)
+            assert runner is not None
+            g, value = runner.begin(payload, ctx, scope)
             if type(value) is Outcome:
                 outcome = value
             else:
-                outcome = yield from self.runner.wait(g, value, scope)
+                outcome = yield from runner.wait(g, value, scope)
         self._end(ticket, record, k, scope, outcome, start)
 
     def _continue_sync(self, ticket: Ticket, record: TicketRecord, k: int, g: AgentGreenlet,
                        value: Any, scope: EventScope,
                        start: float) -> Generator[simpy.Event, Any, None]:
+        assert self.runner is not None
         outcome = yield from self.runner.wait(g, value, scope)
         self._end(ticket, record, k, scope, outcome, start)
 
@@ -237,7 +267,7 @@ class Engine:
         if record.started_at is None:
             record.started_at = float(start)  # SimPy starts at the int 0
         ctx = AgentContext(ticket.id, ticket.conversation_id, k, self.http, self.base_urls,
-                           self._states, record.log, self._now, self.runner.sleep, self.httpx2)
+                           self._states, record.log, self._now, self._sleep, self.httpx2)
         payload: Any = ticket.payload(k, self.start)
         for fault in self.faults.for_payload(start, ticket.id, k):
             if isinstance(payload, dict):
@@ -348,6 +378,11 @@ class Engine:
     def _now(self) -> float:
         return self.env.now
 
+    def _sleep(self, seconds: float) -> Any:
+        """`ctx.sleep` (agents in this process only)."""
+        assert self.runner is not None
+        return self.runner.sleep(seconds)
+
     def _progress(self, end: float) -> Generator[simpy.Event, Any, None]:
         step = max(end / 400, 1.0)
         last = wall_clock()
@@ -363,35 +398,24 @@ class Engine:
     def run(self) -> RunOutput:
         started = wall_clock()
         env = self.env
-        for source in self.traffic.sources:
-            self._arrivals_open += 1
-            env.process(self._arrivals(source))
+        if self.deliver:
+            for source in self.traffic.sources:
+                self._arrivals_open += 1
+                env.process(self._arrivals(source))
         end = self._all_done | env.process(self._hard_end()) | self._stop
         if self.progress is not None:
             env.process(self._progress(self.scenario.duration))
-        # The watchdog's thread starts before threads become simulated, and stops after.
-        with self.clock.installed(), seeded_globals(self.seed), self.network.patched(), \
-                self.watchdog.running(), greenthreads.installed(self.clock, self.watchdog) \
-                as threads:
+        threads_started = 0
+        if self.remote is not None:
             interrupted = False
             try:
-                if self.runner.is_async:
-                    self.runner.run_loop(end)
-                else:
-                    env.run(until=end)
+                self.remote.run_loop(end)
             except KeyboardInterrupt:  # Ctrl-C: keep the tickets that finished
-                self.watchdog.leave()
                 interrupted = True
-            except RunStalled as exc:
-                report = self.watchdog.stall_report
-                self._stopped = f"{exc or 'the simulation stalled'}; the run stopped early"
-                if report is not None and report.stack:
-                    self._hangs.append({"ticket_id": None, "event": None,
-                                        "at": round(env.now, 6), "why": report.why,
-                                        "stack": report.stack})
-            self.runner.abandon()
-            if not interrupted:
-                self._record_unfinished()
+        else:
+            interrupted, threads_started = self._run_in_process(end)
+        if not interrupted:
+            self._record_unfinished()
         if self.progress is not None:
             self.progress(min(env.now, self.scenario.duration), self.scenario.duration,
                           self._finished)
@@ -403,10 +427,41 @@ class Engine:
             wall_seconds=wall_clock() - started, fault_windows=self.faults.windows(env.now),
             blocked_hosts=dict(self.world.blocked_hosts), warnings=dict(self.clock.warnings),
             hung_interrupts=self.watchdog.fired, interrupted=interrupted,
-            stopped=self._stopped, hangs=self._hangs, threads_started=threads.started,
+            stopped=self._stopped, hangs=self._hangs, threads_started=threads_started,
             background_hosts=dict(self.network.background.hosts),
             traffic=[source.report() for source in self.traffic.sources], start=self.start,
             routes=list(self.routes), tools=self.world.tool_stats())
+
+    def _run_in_process(self, end: simpy.Event) -> tuple[bool, int]:
+        """Run agent code here, on simulated time and sealed off from the real network.
+
+        Returns whether the run was interrupted (Ctrl-C) and how many threads the agent's
+        code started. The watchdog's thread starts before threads become simulated, and
+        stops after.
+        """
+        runner = self.runner
+        assert runner is not None
+        interrupted = False
+        with self.clock.installed(), seeded_globals(self.seed), self.network.patched(), \
+                self.watchdog.running(), greenthreads.installed(self.clock, self.watchdog) \
+                as threads:
+            try:
+                if runner.is_async:
+                    runner.run_loop(end)
+                else:
+                    self.env.run(until=end)
+            except KeyboardInterrupt:  # Ctrl-C: keep the tickets that finished
+                self.watchdog.leave()
+                interrupted = True
+            except RunStalled as exc:
+                report = self.watchdog.stall_report
+                self._stopped = f"{exc or 'the simulation stalled'}; the run stopped early"
+                if report is not None and report.stack:
+                    self._hangs.append({"ticket_id": None, "event": None,
+                                        "at": round(self.env.now, 6), "why": report.why,
+                                        "stack": report.stack})
+            runner.abandon()
+        return interrupted, threads.started
 
     def _record_unfinished(self) -> None:
         """Tickets still open when the run ends are recorded as timed out."""

@@ -176,8 +176,9 @@ class _OneEvent(Engine):
         if isinstance(customers, dict):
             customers.setdefault(given.customer.id, given.customer)
         self.traffic.sources = [_OneTicket(given, self._at, self.routes)]
-        handler = self.handler
-        self.handler = self.runner.handler = dataclasses.replace(
+        handler, runner = self.handler, self.runner
+        assert runner is not None  # sim_world calls agents in this process
+        self.handler = runner.handler = dataclasses.replace(
             handler, call=self._watch_async(handler.call) if handler.is_async
             else self._watch(handler.call))
 

@@ -104,6 +104,12 @@ def test_every_readme_command_runs(project: Path, capsys):
             assert "def test_dask_scheduler_and_worker_started_from_the_command_line" in \
                 (REPO / "tests" / "test_sweep.py").read_text()
             continue
+        if "http://127.0.0.1:8000/route" in command or words[:2] == ["simharness", "serve"]:
+            # real time, against an agent process: the tests start one and serve a world
+            agent_tests = (REPO / "tests" / "test_http_agent.py").read_text()
+            assert "def test_an_agent_in_another_process_runs_a_served_scenario" in agent_tests
+            assert "def test_simharness_serve_serves_the_world_until_its_end" in agent_tests
+            continue
         if words[:2] == ["simharness", "calibrate"]:  # needs a log of real model calls
             assert "def test_" in (REPO / "tests" / "test_calibrate.py").read_text()
             assert "calibrate" in (REPO / "tests" / "test_calibrate.py").read_text()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from ..config_base import ConfigModel as _Model
 from ..units import Duration
@@ -18,6 +18,22 @@ class AgentConfig(_Model):
 
     ref: str | None = Field(
         default=None, description="'package.module:attr' of an agent class, factory or function."
+    )
+    http: str | None = Field(
+        default=None,
+        description="URL of an agent in another process, e.g. 'http://127.0.0.1:8000/route': "
+        "each ticket event is POSTed to it as JSON and the response body is the decision. "
+        "The world is then served over loopback in real time (see world_port, speed).",
+    )
+    world_port: int = Field(
+        default=8790, ge=0, le=65535,
+        description="For an agent over HTTP: the port the simulated world is served on "
+        "(http://127.0.0.1:PORT/llm/v1, /crm, ...; 0 picks a free one).",
+    )
+    speed: float = Field(
+        default=1.0, gt=0,
+        description="For an agent over HTTP: how many times faster than real time the "
+        "world runs (its latencies and fault windows shrink by this factor).",
     )
     params: dict[str, Any] = Field(
         default_factory=dict, description="Keyword arguments for the class or factory."
@@ -58,3 +74,17 @@ class AgentConfig(_Model):
         if ref is not None and not _REF_RE.match(ref):
             raise ValueError(f"expected 'package.module:attr', got {ref!r}")
         return ref
+
+    @field_validator("http")
+    @classmethod
+    def _url_shape(cls, url: str | None) -> str | None:
+        if url is not None and not re.match(r"^https?://[^/\s]+", url):
+            raise ValueError(f"expected an http:// or https:// URL, got {url!r}")
+        return url
+
+    @model_validator(mode="after")
+    def _one_agent(self) -> AgentConfig:
+        if self.ref is not None and self.http is not None:
+            raise ValueError("give either 'ref' (an agent in this process) or 'http' (an "
+                             "agent in another process), not both")
+        return self

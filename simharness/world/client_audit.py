@@ -60,6 +60,17 @@ class Exchange:
     read_timeout: float | None
     unfinished_stream: bool = False
 
+    def complete(self, end: float, status: int, failure: str | None,
+                 headers: Sequence[tuple[str, str]], epoch: float) -> None:
+        """Fill in what came back at simulated time `end` (`epoch`: the run's start as a
+        Unix time, to read a Retry-After given as a date)."""
+        self.end = end
+        self.failure = failure
+        if failure is None:
+            self.status = status
+            if status >= 400:
+                self.retry_after = retry_after_seconds(_HeaderPairs(headers), epoch + end)
+
     @property
     def failed(self) -> bool:
         return (self.failure is not None or self.unfinished_stream
@@ -77,6 +88,18 @@ class Exchange:
         if self.failure is not None:
             return self.failure.replace("_", " ")
         return f"HTTP {self.status}"
+
+
+class _HeaderPairs:
+    """Case-insensitive `get` over (name, value) header pairs."""
+
+    __slots__ = ("_pairs",)
+
+    def __init__(self, pairs: Sequence[tuple[str, str]]) -> None:
+        self._pairs = pairs
+
+    def get(self, name: str) -> str | None:
+        return next((v for k, v in self._pairs if k.lower() == name), None)
 
 
 def retry_after_seconds(headers: Any, now_epoch: float | None = None) -> float | None:

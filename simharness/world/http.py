@@ -32,7 +32,6 @@ import simpy
 from ..records import current_scope
 from ..vclock import Clock
 from .client_audit import Exchange as AuditedExchange
-from .client_audit import retry_after_seconds
 
 #: Simulated integrations live under this top-level domain: `llm.sim`, `crm.sim`, ...
 SIM_DOMAIN = ".sim"
@@ -89,18 +88,6 @@ def json_error(status: int, message: str, code: str, kind: str = "invalid_reques
     body = json.dumps({"error": {"message": message, "type": kind, "param": None, "code": code}})
     return SimResponse(status=status, body=body.encode(),
                        headers=[("content-type", "application/json"), *(headers or [])])
-
-
-class _HeaderView:
-    """Case-insensitive `get` over a response's header pairs."""
-
-    __slots__ = ("_pairs",)
-
-    def __init__(self, pairs: list[tuple[str, str]]) -> None:
-        self._pairs = pairs
-
-    def get(self, name: str) -> str | None:
-        return next((v for k, v in self._pairs if k.lower() == name), None)
 
 
 _FAILURES = {
@@ -181,13 +168,8 @@ class Exchange:
         """Complete a noted exchange with what came back."""
         if exchange is None:
             return
-        exchange.end = self.env.now
-        exchange.failure = response.failure
-        if response.failure is None:
-            exchange.status = status = response.status
-            if status >= 400:
-                exchange.retry_after = retry_after_seconds(
-                    _HeaderView(response.headers), self.clock.epoch.timestamp() + exchange.end)
+        exchange.complete(self.env.now, response.status, response.failure, response.headers,
+                          self.clock.epoch.timestamp())
 
     @staticmethod
     def outcome(waited: Any, served: simpy.Event | None) -> SimResponse:
