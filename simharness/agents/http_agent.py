@@ -175,10 +175,15 @@ class HttpAgentRunner:
         env = self.env
         return env.env_start + (monotonic() - env.real_start) / env.factor
 
-    def _catch_up(self, end: simpy.Event) -> None:
-        now = self._present()
-        if now > self.env.now and not end.triggered:
-            self.env.run(until=simpy.AnyOf(self.env, [end, self.env.timeout(now - self.env.now)]))
+    def _catch_up(self, end: simpy.Event, *, to_present: bool = False) -> None:
+        """Process every event due by the wall clock (and, `to_present`, move simulated
+        time itself to now, so a request is served at the moment it arrived)."""
+        env = self.env
+        present = self._present()
+        if to_present and present > env.now:
+            env.timeout(present - env.now)
+        while not end.triggered and env.peek() <= present:
+            env.step()
 
     def run_loop(self, end: simpy.Event) -> None:
         """Serve the world and deliver tickets until `end`, keeping pace with the wall."""
@@ -190,11 +195,11 @@ class HttpAgentRunner:
                     self._catch_up(end)
                     if end.triggered:
                         break
-                    gap = (env.peek() - env.now) * env.factor
+                    gap = (env.peek() - self._present()) * env.factor
                     item = self.inbox.get(min(gap, POLL))
                     if item is None:
                         continue
-                    self._catch_up(end)
+                    self._catch_up(end, to_present=True)
                     if isinstance(item, Pending):
                         self._serve(item)
                     else:
