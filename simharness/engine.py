@@ -92,11 +92,12 @@ class Engine:
         self.scenario = scenario
         self.seed = scenario.seed if seed is None else seed
         ref = agent if agent is not None else (scenario.agent.http or scenario.agent.ref)
-        if ref is None:
+        if ref is None and deliver:
             from .errors import AgentError
 
             raise AgentError("no agent: set agent.ref in the scenario or pass agent=/--agent")
-        remote = is_http_agent(ref)
+        # the world served over loopback: to an agent over HTTP, or to whoever calls it
+        remote = not deliver or is_http_agent(ref)
         self.deliver = deliver
         self.progress = progress
 
@@ -131,8 +132,9 @@ class Engine:
         if remote:
             assert isinstance(self.env, RealtimeEnvironment)
             self.remote = HttpAgentRunner(
-                self.env, ref, self.world, ticket_timeout=agent_config.ticket_timeout,
-                workers=agent_config.workers, port=agent_config.world_port,
+                self.env, ref if deliver else None, self.world,
+                ticket_timeout=agent_config.ticket_timeout, workers=agent_config.workers,
+                port=agent_config.world_port,
                 epoch=self.start.timestamp())
             self.base_urls = self.remote.base_urls
         else:

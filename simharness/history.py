@@ -342,7 +342,7 @@ def scenario_hash(scenario: Scenario) -> str:
 def agent_reference(agent: Any, scenario: Scenario) -> str | None:
     """The agent as a `module:attr` reference (objects passed in Python are named after
     their class or function)."""
-    ref = agent if agent is not None else scenario.agent.ref
+    ref = agent if agent is not None else (scenario.agent.ref or scenario.agent.http)
     if ref is None or isinstance(ref, str):
         return ref
     target = ref if inspect.isclass(ref) or inspect.isroutine(ref) else type(ref)

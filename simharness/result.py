@@ -206,7 +206,7 @@ class Result:
         self.seed = output.seed
         #: False when the run was interrupted (Ctrl-C): everything covers what finished.
         self.complete = not output.interrupted
-        self.agent = agent or identify(None, scenario.agent.ref)
+        self.agent = agent or identify(None, scenario.agent.ref or scenario.agent.http)
         self.store = output.records
         self.fault_windows = output.fault_windows
         columns = output.records.columns

@@ -473,7 +473,7 @@ def _check_agent(agent: Any, executor: str, scenario: Scenario) -> None:
         raise AgentError(f"an agent object can only run with executor='serial' (runs in "
                          f"other processes import the agent): pass it as a "
                          f"'module:attr' string to use executor={executor!r}")
-    ref = agent if agent is not None else scenario.agent.ref
+    ref = agent if agent is not None else (scenario.agent.ref or scenario.agent.http)
     if ref is None:
         raise AgentError("no agent: set agent.ref in the scenario or pass agent=/--agent")
     if isinstance(ref, str):

@@ -28,7 +28,7 @@ from simpy.rt import RealtimeEnvironment
 
 from ..records import EventScope, current_scope
 from ..world.client_audit import Exchange as AuditedExchange
-from ..world.server import TICKET_HEADER, Inbox, Pending, WorldServer, request_text
+from ..world.server import TICKET_HEADER, WORLD_HEADER, Inbox, Pending, WorldServer, request_text
 from .context import AgentContext
 from .runner import Outcome
 
@@ -49,7 +49,7 @@ class HttpAgentRunner:
     is_async = True  # the engine waits for each delivery as for an async agent
     in_process = False
 
-    def __init__(self, env: RealtimeEnvironment, url: str, world: Any, *,
+    def __init__(self, env: RealtimeEnvironment, url: str | None, world: Any, *,
                  ticket_timeout: float, workers: int, port: int, epoch: float) -> None:
         self.env = env
         self.url = url
@@ -95,8 +95,9 @@ class HttpAgentRunner:
 
     def _post(self, payload: Any, ticket: str) -> Outcome:
         """One webhook delivery, on a pool thread."""
+        assert self.url is not None  # a world served alone delivers no tickets
         self.deliveries += 1
-        headers = {TICKET_HEADER: ticket}
+        headers = {TICKET_HEADER: ticket, WORLD_HEADER: self.server.root}
         try:
             if isinstance(payload, dict | list):
                 response = self._client.post(self.url, json=payload, headers=headers)

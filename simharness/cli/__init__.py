@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "calibrate": "calibrate",
     "schema": "schema",
     "init": "init",
+    "serve": "serve",
 }
 
 

@@ -30,8 +30,8 @@ HELP = "run a scenario and report metrics and SLO verdicts"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scenario", type=Path, help="scenario YAML file")
-    parser.add_argument("--agent", help="agent to test, as package.module:attr "
-                        "(overrides the scenario's agent.ref)")
+    parser.add_argument("--agent", help="agent to test, as package.module:attr, or the URL "
+                        "of an agent in another process (overrides the scenario's agent)")
     parser.add_argument("--seed", type=int, help="random seed (overrides the scenario's seed)")
     parser.add_argument("--out", type=Path, help="directory for the run's files: results.json, "
                         "records.jsonl, scenario.yaml (as run), five PNG plots and "

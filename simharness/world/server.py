@@ -34,6 +34,9 @@ from .http import SIM_DOMAIN, SimRequest, SimResponse
 
 #: Header a webhook carries and an agent may forward so its calls are billed exactly.
 TICKET_HEADER = "x-simharness-ticket"
+#: Header every webhook carries: the world's root URL (`http://HOST:PORT`), so an agent
+#: need not be told where the world is.
+WORLD_HEADER = "x-simharness-world"
 #: Longest a served request waits for the world, in wall seconds (a `timeout` fault never
 #: answers; the client's own timeout normally ends the wait much earlier).
 MAX_WAIT = 3600.0
@@ -138,8 +141,12 @@ class WorldServer:
         self._thread: threading.Thread | None = None
 
     @property
+    def root(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
     def base_urls(self) -> dict[str, str]:
-        return {name: f"http://{self.host}:{self.port}/{name}" for name in self.names}
+        return {name: f"{self.root}/{name}" for name in self.names}
 
     def __enter__(self) -> WorldServer:
         self._thread = threading.Thread(target=self._httpd.serve_forever,
