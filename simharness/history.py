@@ -23,6 +23,7 @@ import os
 import platform
 import sqlite3
 import subprocess
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -206,8 +207,17 @@ class History:
     @staticmethod
     def _ensure_schema(conn: sqlite3.Connection) -> None:
         # WAL lets readers and one writer work at once; the mode is kept in the file.
-        if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-            conn.execute("PRAGMA journal_mode = WAL")
+        # Switching a new file to WAL ignores the busy timeout: writers racing to create
+        # the database retry briefly instead of failing with "database is locked".
+        for attempt in range(40):
+            try:
+                if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    conn.execute("PRAGMA journal_mode = WAL")
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == 39:
+                    raise
+                time.sleep(0.05)
         conn.execute("BEGIN IMMEDIATE")
         try:
             for statement in _SCHEMA.split(";"):

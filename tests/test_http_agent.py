@@ -102,6 +102,10 @@ def test_simharness_serve_serves_the_world_until_its_end(tmp_path):
                                {"role": "user", "content": "I was charged twice"}]})
         assert reply.status_code == 200
         assert reply.json()["choices"][0]["message"]["content"]
+        streamed = httpx.post(f"http://127.0.0.1:{port}/llm/v1/chat/completions", timeout=10,
+                              json={"model": "small", "stream": True, "messages": [
+                                  {"role": "user", "content": "I was charged twice"}]})
+        assert streamed.text.count("data: ") > 2 and "data: [DONE]" in streamed.text
         assert httpx.get(f"http://127.0.0.1:{port}/nothing/here", timeout=10).status_code == 404
         out, err = process.communicate(timeout=30)
     finally:

@@ -107,13 +107,21 @@ def _handler(server: WorldServer) -> type[BaseHTTPRequestHandler]:
             if response.failure is not None:
                 self._drop()
                 return
+            body, stream = response.body, response.stream
+            if stream is not None:  # sent whole once the world has produced it
+                body = b"".join(chunk for _gap, chunk in stream.chunks)
             self.send_response(response.status)
             for key, value in response.headers:
                 if key.lower() not in ("content-length", "connection"):
                     self.send_header(key, value)
-            self.send_header("content-length", str(len(response.body)))
+            if stream is not None and stream.ending == "reset":
+                self.end_headers()  # no length: the body ends where the connection drops
+                self.wfile.write(body)
+                self._drop()
+                return
+            self.send_header("content-length", str(len(body)))
             self.end_headers()
-            self.wfile.write(response.body)
+            self.wfile.write(body)
 
         def _drop(self) -> None:
             """Close the connection without an answer, as a refused or reset one looks."""
