@@ -485,6 +485,11 @@ def run_engine(scenario: Scenario, agent: Any = None, seed: int | None = None,
     (Jupyter), since the simulation needs a thread whose event loop it owns. `records`:
     where the records go (default: a RecordStore in a temporary directory)."""
     engine = Engine(scenario, agent=agent, seed=seed, progress=progress, records=records)
+    return run_in_own_thread_if_needed(engine)
+
+
+def run_in_own_thread_if_needed(engine: Engine, name: str = "simharness-run") -> RunOutput:
+    """`engine.run()` here, or on a helper thread when an event loop already runs here."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -497,7 +502,7 @@ def run_engine(scenario: Scenario, agent: Any = None, seed: int | None = None,
         except BaseException as exc:  # noqa: BLE001 (re-raised in the caller's thread)
             box["exc"] = exc
 
-    thread = threading.Thread(target=target, name="simharness-run")
+    thread = threading.Thread(target=target, name=name)
     thread.start()
     thread.join()
     if "exc" in box:

@@ -11,16 +11,14 @@ fixture of the pytest plugin returns.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import dataclasses
 import inspect
-import threading
 from collections.abc import Sequence
 from typing import Any
 
 from .agents.decision import Decision, InvalidOutput, normalize
-from .engine import Engine
+from .engine import Engine, run_in_own_thread_if_needed
 from .records import TicketRecord
 from .scenario import Scenario, scenario_from_dict
 from .traffic.ticket import Customer, Message, Ticket
@@ -211,21 +209,4 @@ class _OneEvent(Engine):
 
 def _run(engine: Engine) -> Any:
     """Run here, or on a helper thread when an event loop already runs here (notebooks)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return engine.run()
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["out"] = engine.run()
-        except BaseException as exc:  # noqa: BLE001 (re-raised in the caller's thread)
-            box["exc"] = exc
-
-    thread = threading.Thread(target=target, name="simharness-unit-world")
-    thread.start()
-    thread.join()
-    if "exc" in box:
-        raise box["exc"]
-    return box["out"]
+    return run_in_own_thread_if_needed(engine, "simharness-unit-world")
