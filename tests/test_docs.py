@@ -38,7 +38,7 @@ def readme_commands() -> list[list[str]]:
     # inline mentions; a bare `simharness run` names a command rather than running one
     blocks.append([c for c in re.findall(r"`(simharness [^`]+)`", README)
                    if len(c.split()) > 2 or c.split()[1] in ("schema", "history", "init")])
-    keep = ("simharness", "python", "pip", "ruff", "mypy", "cd ")
+    keep = ("simharness", "python", "pip", "ruff", "mypy", "cd ", "npm ", "node ")
     return [[" ".join(c.split()) for c in block if c.startswith(keep)] for block in blocks]
 
 
@@ -109,6 +109,12 @@ def test_every_readme_command_runs(project: Path, capsys):
             agent_tests = (REPO / "tests" / "test_http_agent.py").read_text()
             assert "def test_an_agent_in_another_process_runs_a_served_scenario" in agent_tests
             assert "def test_simharness_serve_serves_the_world_until_its_end" in agent_tests
+            continue
+        if words[0] in ("npm", "node"):  # the Node agent: installed by CI, run by its test
+            assert "npm ci" in CI_SCRIPT, command
+            assert all((REPO / w).exists() for w in words if w.startswith("tests/")), command
+            assert "def test_a_node_agent_on_the_openai_npm_package" in \
+                (REPO / "tests" / "test_http_agent.py").read_text()
             continue
         if words[:2] == ["simharness", "calibrate"]:  # needs a log of real model calls
             assert "def test_" in (REPO / "tests" / "test_calibrate.py").read_text()

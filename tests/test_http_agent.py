@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import simharness as sh
 from simharness.errors import ScenarioError
 
 AGENT = Path(__file__).parent / "agents" / "http_router.py"
+NODE_AGENT = Path(__file__).parent / "agents" / "node_router"
 
 
 def _free_port() -> int:
@@ -63,6 +65,59 @@ def test_an_agent_in_another_process_runs_a_served_scenario_with_an_outage(pytho
             assert record.pred_route, record
         else:  # the agent's 503 while the model was down: inside the outage (+ latency)
             assert "HTTP 503" in (record.error or ""), record.error
+            assert start - 2 <= record.arrived_at <= end + 2, (record.arrived_at, start, end)
+    assert result.metrics["routing"]["accuracy@baseline"] > 0.3
+
+
+def _node() -> str:
+    """The node executable, or skip: the Node agent needs Node.js and its npm packages."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed: the Node agent test needs Node.js 20 or later")
+    version = subprocess.run([node, "--version"], capture_output=True, text=True).stdout
+    if int(version.lstrip("v").split(".")[0] or 0) < 20:
+        pytest.skip(f"node {version.strip()} is too old: the openai npm package needs 20+")
+    if not (NODE_AGENT / "node_modules" / "openai" / "package.json").is_file():
+        pytest.skip(f"the openai npm package is not installed: run `npm ci` in {NODE_AGENT} "
+                    "(.ci/run does when npm is available)")
+    return node
+
+
+@pytest.fixture
+def node_agent():
+    """A real agent process in Node on the openai npm package; its webhook URL."""
+    node, port = _node(), _free_port()
+    # the SDK's retries and timeout, in wall time: one retry, 5 s (30 s simulated at speed 6)
+    env = dict(os.environ, ROUTER_MAX_RETRIES="1", ROUTER_TIMEOUT_MS="5000")
+    process = subprocess.Popen([node, "index.mjs", str(port)], cwd=NODE_AGENT, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        ready = process.stdout.readline().strip()
+        if ready != "ready":
+            process.kill()
+            pytest.fail(f"the Node agent did not start: {process.communicate()[1][-2000:]}")
+        yield f"http://127.0.0.1:{port}/route"
+    finally:
+        process.kill()
+        process.wait()
+
+
+@pytest.mark.timeout(120)
+def test_a_node_agent_on_the_openai_npm_package_runs_a_served_scenario_with_an_outage(
+        node_agent):
+    result = sh.run(_scenario(node_agent, _free_port()))
+    statuses = Counter(record.status for record in result.records)
+    assert result.metrics["tickets"]["total"] == len(result.records) > 20
+    assert set(statuses) == {"ok", "error"} and statuses["ok"] > len(result.records) / 2
+    [(_name, start, end)] = result.fault_windows
+    for record in result.records:
+        if record.status == "ok":
+            assert record.pred_route, record
+            assert record.tokens_in > 0 and record.cost_usd > 0, record  # billed to it
+        else:  # the SDK's connection error, after its one retry, while the model was down
+            assert "HTTP 503" in (record.error or "") and "APIConnectionError" in record.error
+            assert (record.calls, record.retries, record.faults) == (2, 1, ["outage-0"])
             assert start - 2 <= record.arrived_at <= end + 2, (record.arrived_at, start, end)
     assert result.metrics["routing"]["accuracy@baseline"] > 0.3
 
