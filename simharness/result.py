@@ -28,6 +28,7 @@ from .slo import parse_bound
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from .report.digest import RunDigest
     from .report.plots import PlotInput
 
 
@@ -159,7 +160,7 @@ class Plotter:
         from .report.plots import PlotInput
 
         r = self._result
-        return PlotInput(r.records, r.metrics, r.fault_windows, r.scenario.duration)
+        return PlotInput(r.digest.timeline, r.metrics, r.fault_windows, r.scenario.duration)
 
     def accuracy_over_time(self, *, bin_s: float | None = None) -> Figure:
         """Routing accuracy and failed tickets per arrival bin, fault windows shaded."""
@@ -209,6 +210,7 @@ class Result:
         self.agent = agent or identify(None, scenario.agent.ref or scenario.agent.http)
         self.store = output.records
         self.fault_windows = output.fault_windows
+        self._digest: RunDigest | None = None
         columns = output.records.columns
         self.metrics: dict[str, Any] = metrics_mod.compute(
             columns, sim_seconds=scenario.duration if self.complete else output.sim_end,
@@ -244,6 +246,18 @@ class Result:
     def iter_records(self) -> Iterator[TicketRecord]:
         """The records in arrival order, read from disk a batch at a time."""
         return iter(self.store)
+
+    @property
+    def digest(self) -> RunDigest:
+        """What the report, the plots and the summary show of the records: a few numbers
+        per ticket, counts, and the few records its tables list, gathered by streaming the
+        records (once, on first use; see report/digest.py)."""
+        if self._digest is None:
+            from .report.digest import RunDigest
+            from .report.store import saved_form
+
+            self._digest = RunDigest(self.iter_records, self.fault_windows, keep=saved_form)
+        return self._digest
 
     @property
     def stopped_early(self) -> str | None:

@@ -30,13 +30,16 @@ def run_report_command(args: argparse.Namespace, console: Console) -> int:
         return EXIT_UNUSABLE
     try:
         path = write_report(run, args.run_dir)
+    except RunDirError as exc:  # a bad line of records.jsonl, found while reading it
+        _error(str(exc))
+        return EXIT_UNUSABLE
     except OSError as exc:
         _error(f"cannot write the report into {args.run_dir}: {exc.strerror or exc}")
         return EXIT_UNUSABLE
     verdict = "PASSED" if run.passed else "FAILED"
     if not run.complete:
         verdict = "interrupted: a partial run"
-    console.print(f"{run.name} (seed {run.seed}): {len(run.records):,} tickets, {verdict}",
+    console.print(f"{run.name} (seed {run.seed}): {run.digest.count:,} tickets, {verdict}",
                   highlight=False)
     print(f"report written to {path}", flush=True)
     return EXIT_OK

@@ -132,7 +132,8 @@ def print_summary(result: Result, console: Console) -> None:
          f"{_fmt(m['calls']['per_ticket'], '.2f')} ({m['calls']['retries']})"),
         ("wall time (s)", f"{result.run_info['wall_seconds']:.2f}"),
     ]
-    for kind, count in story.failures_by_kind(result.records).items():
+    digest = result.digest  # counts streamed from the records, never a list of them
+    for kind, count in digest.failures.items():
         rows.append((f"failed: {kind}", f"{count:,}"))
     for name, count in m["faults"].items():
         rows.append((f"tickets fault {name} changed", str(count)))
@@ -146,7 +147,7 @@ def print_summary(result: Result, console: Console) -> None:
     for name, value in rows:
         table.add_row(escape(name), escape(value))
     console.print(table)
-    for line in story.opening(result.agent.label, m, result.records, result.fault_windows,
+    for line in story.opening(result.agent.label, m, digest, result.fault_windows,
                               result.scenario.duration)[1:]:
         console.print(escape(line), highlight=False, soft_wrap=True)
     for slo in result.slos:

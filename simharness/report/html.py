@@ -4,6 +4,9 @@ The page has no scripts and no external references (plots are base64 data URIs, 
 inline), so it can be attached to a CI run or mailed and still open anywhere. Every value
 that reaches it is escaped: ticket text, agent errors and log lines are untrusted (prompt
 injections, markup, control characters).
+
+The page reads the run's records only through its digest (digest.py): the figures from a
+few numbers per ticket, the tables from the few hundred records they list.
 """
 
 from __future__ import annotations
@@ -18,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 from matplotlib.figure import Figure
 
-from ..metrics.shadow import disagrees
 from ..records import TicketRecord
 from . import plots, story
 from .console import warning_lines
+from .digest import AUDIT_GROUPS, AUDIT_LIMIT, audit_counts, spread
 from .store import SCENARIO, LoadedRun, snapshot
 
 if TYPE_CHECKING:
@@ -35,8 +38,6 @@ FIGURES: tuple[tuple[str, str, Callable[[plots.RunLike], Figure]], ...] = (
     ("confusion.png", "Routing confusion matrix", plots.confusion_heatmap),
     ("recovery.png", "Recovery per fault", plots.recovery),
 )
-#: At most this many tickets in the audit trail; records.jsonl has the rest.
-AUDIT_LIMIT = 200
 #: Longest text shown in one cell (a `huge_body` error can be megabytes).
 MAX_TEXT = 2000
 #: Metric sections in page order; any others follow.
@@ -156,7 +157,7 @@ def _header(run: LoadedRun) -> str:
     else:
         verdict = '<span class="badge fail">FAILED</span>'
     description = f'<p class="description">{esc(run.description)}</p>' if run.description else ""
-    tickets = run.metrics.get("tickets", {}).get("total", len(run.records))
+    tickets = run.metrics.get("tickets", {}).get("total", run.digest.count)
     return (f"<header>\n<h1>simharness report: {esc(run.name)} {verdict}</h1>\n{description}\n"
             f'<p class="facts">scenario <b>{esc(run.name)}</b> · agent '
             f"<b>{esc(run.agent_label)}</b> · seed <b>{run.seed}</b> · "
@@ -172,11 +173,11 @@ def reproduce_command(run: LoadedRun) -> str:
 
 def _summary_section(run: LoadedRun) -> str:
     """The opening: what happened in sentences, failures by kind, safety nets used."""
-    lines = story.opening(run.agent_label, run.metrics, run.records, run.fault_windows,
+    lines = story.opening(run.agent_label, run.metrics, run.digest, run.fault_windows,
                           run.duration, run.slos)
     paragraphs = "\n".join(f"<p>{esc(line)}</p>" for line in lines)
-    failed = story.failures_by_kind(run.records)
-    nets = story.safety_nets(run.records)
+    failed = run.digest.failures
+    nets = run.digest.safety_nets
     tables = []
     if failed:
         tables.append("<div><h3>Failed tickets by kind</h3>\n" + _table(
@@ -353,23 +354,14 @@ def _plots_section(images: dict[str, bytes]) -> str:
 
 def _spread(items: list[TicketRecord], count: int) -> list[TicketRecord]:
     """`count` items evenly spaced over the list (first and last included)."""
-    if count >= len(items):
-        return items
-    if count <= 0:
-        return []
-    step = (len(items) - 1) / max(count - 1, 1)
-    return [items[round(i * step)] for i in range(count)]
-
-
-#: The audit trail's groups, in page order: what a reader should see first.
-AUDIT_GROUPS = ("failed during a fault window", "failed outside fault windows",
-                "misrouted during a fault window", "misrouted outside fault windows")
+    return [items[i] for i in spread(len(items), count)]
 
 
 def audit_groups(records: Sequence[TicketRecord], windows: Sequence[tuple[str, float, float]],
                  limit: int = AUDIT_LIMIT) -> list[tuple[str, list[TicketRecord], int]]:
     """Failed and misrouted tickets for the audit trail, at most `limit` in all, in
-    AUDIT_GROUPS order: the failures of the fault windows first.
+    AUDIT_GROUPS order: the failures of the fault windows first (from a list of records;
+    the report streams them through `RunDigest.audit`, which chooses the same).
 
     While later groups have tickets, a group takes at most half of the room the groups
     before it left (a smaller group leaves the rest to the next), sampled evenly over the
@@ -387,16 +379,7 @@ def audit_groups(records: Sequence[TicketRecord], windows: Sequence[tuple[str, f
                  if r.status == "ok" and set(r.pred_route) != set(r.true_route)]
     groups = [[r for r in failed if in_fault(r)], [r for r in failed if not in_fault(r)],
               [r for r in misrouted if in_fault(r)], [r for r in misrouted if not in_fault(r)]]
-    room = limit
-    counts: list[int] = []
-    for i, group in enumerate(groups):
-        share = max(room // 2, 1) if any(groups[i + 1:]) else room
-        counts.append(min(len(group), share, room))
-        room -= counts[-1]
-    for i, group in enumerate(groups):  # room the later groups did not need goes back
-        extra = min(room, len(group) - counts[i])
-        counts[i] += extra
-        room -= extra
+    counts = audit_counts([len(group) for group in groups], limit)
     return [(name, _spread(group, count), len(group))
             for name, group, count in zip(AUDIT_GROUPS, groups, counts, strict=True) if group]
 
@@ -431,7 +414,7 @@ def _audit_row(r: TicketRecord) -> tuple[str, ...]:
 
 
 def _audit_section(run: LoadedRun) -> str:
-    groups = audit_groups(run.records, run.fault_windows)
+    groups = run.digest.audit
     failed = sum(total for name, _, total in groups if name.startswith("failed"))
     misrouted = sum(total for name, _, total in groups if name.startswith("misrouted"))
     shown = sum(len(take) for _, take, _ in groups)
@@ -459,20 +442,19 @@ def _audit_section(run: LoadedRun) -> str:
 
 def _shadow_table(run: LoadedRun) -> str:
     """Tickets where the agent and production (a replay's past_route) disagree."""
-    differing = [r for r in run.records if disagrees(r)]
-    if not any(r.past_route is not None for r in run.records):
+    digest = run.digest
+    if not digest.has_production:
         return ""
-    if not differing:
+    if not digest.disagreements:
         return ('<h3 id="shadow">Disagreements with production</h3>\n'
                 "<p>The agent routed every ticket as production did.</p>")
-    chosen = _spread(sorted(differing, key=lambda r: (r.arrived_at, r.ticket_id)),
-                     AUDIT_LIMIT)
+    chosen = digest.shadow
     rows = [(f"<code>{esc(r.ticket_id)}</code><br><small>{esc(r.origin)}</small>",
              _routes(r.true_route), _routes(r.pred_route), _routes(r.past_route or []),
              esc(r.reason)) for r in chosen]
-    note = (f"<p>{len(differing):,} tickets routed differently from production"
-            + (f"; {len(chosen):,} shown, evenly over the run" if len(chosen) < len(differing)
-               else "") + ".</p>")
+    note = (f"<p>{digest.disagreements:,} tickets routed differently from production"
+            + (f"; {len(chosen):,} shown, evenly over the run"
+               if len(chosen) < digest.disagreements else "") + ".</p>")
     return ('<h3 id="shadow">Disagreements with production</h3>\n' + note + "\n"
             + _table(("ticket", "true route", "agent", "production", "agent's reason"), rows,
                      cls="audit", ident="shadow-disagreements"))

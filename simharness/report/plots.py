@@ -3,8 +3,10 @@
 Each function takes a run (a live `Result` through `result.plot`, a `LoadedRun` from disk,
 or a `PlotInput`) and returns a `matplotlib.figure.Figure` built directly, never through
 pyplot: no global figure registry fills up in a notebook or a long sweep, and nothing
-depends on the user's backend. `to_png` renders with a fixed DPI and no "Software"
-metadata, so the same run gives the same PNG bytes.
+depends on the user's backend. A run's tickets reach the plots as a `series.Timeline` (a
+few numbers per ticket), never as records, so a million tickets plot in tens of megabytes.
+`to_png` renders with a fixed DPI and no "Software" metadata, so the same run gives the
+same PNG bytes.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from matplotlib.transforms import blended_transform_factory
 
 from ..records import TicketRecord
 from . import series
+from .series import Timeline
 
 __all__ = ["DPI", "PlotInput", "RunLike", "accuracy_over_time", "confusion_heatmap",
            "cumulative_cost", "latency_over_time", "recovery", "recovery_time", "to_png"]
@@ -35,15 +38,18 @@ FAULT_COLORS = ("#d62728", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"
 STATUS_COLORS = {"error": "#d62728", "timeout": "#ff7f0e", "hung": "#9467bd",
                  "invalid_output": "#8c564b"}
 NEVER_COLOR = "#f4c7c3"
+#: Most steps drawn in the cumulative cost curve: a bigger run's curve is drawn through the
+#: last ticket of each of this many equal slices of time, far finer than a pixel.
+MAX_STEPS = 20_000
 
 Window = tuple[str, float, float]
 
 
 class RunLike(Protocol):
-    """What the plots need from a run: records, metrics, fault windows, its duration."""
+    """What the plots need from a run: its timeline, metrics, fault windows, duration."""
 
     @property
-    def records(self) -> Sequence[TicketRecord]: ...
+    def timeline(self) -> Timeline: ...
 
     @property
     def metrics(self) -> dict[str, Any]: ...
@@ -57,12 +63,20 @@ class RunLike(Protocol):
 
 @dataclass(frozen=True)
 class PlotInput:
-    """A run's plottable parts, for callers that hold them loose (records + metrics + windows)."""
+    """A run's plottable parts, for callers that hold them loose (a timeline, or the records
+    to make one from, + metrics + windows)."""
 
-    records: Sequence[TicketRecord]
+    timeline: Timeline
     metrics: dict[str, Any]
     fault_windows: Sequence[Window]
     duration: float
+
+    def __init__(self, timeline: Timeline | Sequence[TicketRecord], metrics: dict[str, Any],
+                 fault_windows: Sequence[Window], duration: float) -> None:
+        object.__setattr__(self, "timeline", series.as_timeline(timeline))
+        object.__setattr__(self, "metrics", metrics)
+        object.__setattr__(self, "fault_windows", fault_windows)
+        object.__setattr__(self, "duration", duration)
 
 
 def to_png(figure: Figure) -> bytes:
@@ -143,8 +157,8 @@ def accuracy_over_time(run: RunLike, *, bin_s: float | None = None) -> Figure:
     horizon = run.duration
     edges = series.bin_edges(horizon, bin_s)
     scale, unit = _time_unit(horizon)
-    acc = series.accuracy_over_time(run.records, edges)
-    failed = series.failures_over_time(run.records, edges)
+    acc = series.accuracy_over_time(run.timeline, edges)
+    failed = series.failures_over_time(run.timeline, edges)
     fig = _figure(11, 6.2)
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(2.2, 1))
     width = edges[1] - edges[0]
@@ -190,7 +204,7 @@ def latency_over_time(run: RunLike, *, bin_s: float | None = None) -> Figure:
     horizon = run.duration
     edges = series.bin_edges(horizon, bin_s)
     scale, unit = _time_unit(horizon)
-    quantiles = series.latency_percentiles(run.records, edges, (50, 95, 99))
+    quantiles = series.latency_percentiles(run.timeline, edges, (50, 95, 99))
     centers = (edges[:-1] + edges[1:]) / 2 / scale
     fig = _figure(11, 4.8)
     ax = fig.subplots()
@@ -222,7 +236,7 @@ def latency_over_time(run: RunLike, *, bin_s: float | None = None) -> Figure:
 def cumulative_cost(run: RunLike) -> Figure:
     """Money spent so far, with the pre-fault spending rate drawn on: retries and fallbacks
     bend the curve away from it."""
-    times, spent = series.cumulative_cost(run.records)
+    times, spent = series.cumulative_cost(run.timeline)
     horizon = max(run.duration, float(times[-1]) if times.size else 0.0)
     scale, unit = _time_unit(horizon)
     fig = _figure(11, 4.8)
@@ -232,11 +246,13 @@ def cumulative_cost(run: RunLike) -> Figure:
     if times.size == 0:
         _message(ax, "no tickets")
         return fig
-    (line,) = ax.step(np.concatenate([[0.0], times]) / scale, np.concatenate([[0.0], spent]),
-                      where="post", color="#1f77b4", linewidth=1.8, label="cumulative cost")
+    steps_at, steps = series.thin_steps(times, spent, MAX_STEPS)
+    (line,) = ax.step(np.concatenate([[0.0], steps_at]) / scale,
+                      np.concatenate([[0.0], steps]), where="post", color="#1f77b4",
+                      linewidth=1.8, label="cumulative cost")
     handles.insert(0, line)
     starts = [s for _, s, _ in run.fault_windows]
-    rate = series.baseline_cost_rate(run.records, min(starts)) if starts else None
+    rate = series.baseline_cost_rate(run.timeline, min(starts)) if starts else None
     if rate is not None:
         (ref,) = ax.plot([0, horizon / scale], [0, rate * horizon], color="#555555",
                          linestyle=":", linewidth=1.3, label="pre-fault rate, extended")

@@ -4,13 +4,19 @@
 them into a `LoadedRun`. The report is always drawn from a `LoadedRun`: a live `Result` is
 first turned into one by `snapshot`, through the same JSON form the files hold, so
 `simharness report DIR` rebuilds byte-identical PNGs and HTML by construction.
+
+A `LoadedRun` does not hold its records: the report reads them as a stream (its `digest`),
+so a run of a million tickets is redrawn in the memory of a few numbers per ticket.
+`records` still reads them all into a list, on first use, for code that wants them.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +30,8 @@ from ..units import parse_duration
 if TYPE_CHECKING:
     from ..result import Result
     from ..scenario import Scenario
+    from .digest import RunDigest
+    from .series import Timeline
 
 RESULTS, RECORDS, SCENARIO = "results.json", "records.jsonl", "scenario.yaml"
 _RECORD_FIELDS = {f.name for f in fields(TicketRecord)}
@@ -54,7 +62,11 @@ def scenario_text(scenario: Scenario) -> str:
 
 @dataclass
 class LoadedRun:
-    """A run as saved: enough to rebuild every plot and the HTML report."""
+    """A run as saved: enough to rebuild every plot and the HTML report.
+
+    `open_records` gives a fresh iterator over the records in arrival order (read from
+    `records.jsonl`, or from a live run); the records are not held.
+    """
 
     name: str
     seed: int
@@ -64,23 +76,48 @@ class LoadedRun:
     fault_windows: list[tuple[str, float, float]]
     diagnostics: dict[str, Any]
     run_info: dict[str, Any]
-    records: list[TicketRecord]
     scenario_yaml: str | None
     duration: float
     description: str
     agent: dict[str, Any] = field(default_factory=dict)
     #: False for a run stopped by Ctrl-C: the records are the tickets that finished.
     complete: bool = True
+    open_records: Callable[[], Iterable[TicketRecord]] = field(
+        default=lambda: iter(()), compare=False, repr=False)
+    #: The digest, when the caller already has it (a live Result computes its own).
+    given_digest: RunDigest | None = field(default=None, compare=False, repr=False)
 
     @property
     def agent_label(self) -> str:
         """The agent that ran, as `results.json` names it (older runs did not)."""
         return str(self.agent.get("ref") or self.agent.get("class") or "unknown agent")
 
+    @cached_property
+    def digest(self) -> RunDigest:
+        """What the report shows of the records, read as a stream (see digest.py)."""
+        from .digest import RunDigest
+
+        return self.given_digest or RunDigest(self.open_records, self.fault_windows)
+
+    @property
+    def timeline(self) -> Timeline:
+        """The few numbers per ticket the plots draw."""
+        return self.digest.timeline
+
+    @cached_property
+    def records(self) -> list[TicketRecord]:
+        """Every record, in arrival order, read into a list on first use (a big run's
+        take gigabytes: the report never needs them)."""
+        return list(self.open_records())
+
+    def iter_records(self) -> Iterator[TicketRecord]:
+        return iter(self.open_records())
+
     @classmethod
-    def from_json(cls, results: dict[str, Any], records: list[TicketRecord],
-                  scenario_yaml: str | None) -> LoadedRun:
-        """Build from the `results.json` object, the records and the scenario text."""
+    def from_json(cls, results: dict[str, Any], records: Callable[[], Iterable[TicketRecord]],
+                  scenario_yaml: str | None, digest: RunDigest | None = None) -> LoadedRun:
+        """Build from the `results.json` object, the records (a function giving a fresh
+        iterator over them) and the scenario text."""
         try:
             windows = [(str(w["name"]), float(w["start"]), float(w["end"]))
                        for w in results.get("fault_windows", [])]
@@ -94,12 +131,12 @@ class LoadedRun:
         return cls(name=name, seed=seed, passed=bool(results.get("passed", False)),
                    metrics=results.get("metrics") or {}, slos=slos, fault_windows=windows,
                    diagnostics=results.get("diagnostics") or {},
-                   run_info=results.get("run") or {}, records=records,
-                   scenario_yaml=scenario_yaml,
+                   run_info=results.get("run") or {}, scenario_yaml=scenario_yaml,
                    duration=_duration(spec.get("duration"), records, windows),
                    description=str(spec.get("description") or ""),
                    agent=_agent(results.get("agent")),
-                   complete=results.get("complete", True) is not False)
+                   complete=results.get("complete", True) is not False,
+                   open_records=records, given_digest=digest)
 
 
 def _agent(value: Any) -> dict[str, Any]:
@@ -116,7 +153,7 @@ def _scenario_fields(text: str | None) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _duration(value: Any, records: list[TicketRecord],
+def _duration(value: Any, records: Callable[[], Iterable[TicketRecord]],
               windows: list[tuple[str, float, float]]) -> float:
     """The scenario's duration; without a scenario file, the last arrival (or window)."""
     try:
@@ -125,8 +162,8 @@ def _duration(value: Any, records: list[TicketRecord],
             return seconds
     except (TypeError, ValueError):
         pass
-    ends = [r.arrived_at for r in records] + [s for _, s, _ in windows]
-    return max(ends, default=0.0) or 1.0
+    last = max((r.arrived_at for r in records()), default=0.0)
+    return max([last, *(s for _, s, _ in windows)]) or 1.0
 
 
 def record_from_dict(row: dict[str, Any]) -> TicketRecord:
@@ -134,15 +171,22 @@ def record_from_dict(row: dict[str, Any]) -> TicketRecord:
     return TicketRecord(**{k: v for k, v in row.items() if k in _RECORD_FIELDS})
 
 
+def saved_form(record: TicketRecord) -> TicketRecord:
+    """A record as it reads back from `records.jsonl` (NaN/inf as None, tuples as lists)."""
+    return record_from_dict(_clean(record.to_dict()))
+
+
 def snapshot(result: Result) -> LoadedRun:
-    """A live Result as it will read back from disk (NaN/inf as null, tuples as lists)."""
+    """A live Result as it will read back from disk (NaN/inf as null, tuples as lists);
+    its records are streamed from the result's store, not copied."""
     results = json.loads(json.dumps(result.to_json()))
-    records = [record_from_dict(_clean(r.to_dict())) for r in result.records]
-    return LoadedRun.from_json(results, records, scenario_text(result.scenario))
+    return LoadedRun.from_json(results, lambda: map(saved_form, result.iter_records()),
+                               scenario_text(result.scenario), digest=result.digest)
 
 
 def load_run(run_dir: str | Path) -> LoadedRun:
-    """Read a directory written by `Result.save` / `simharness run`."""
+    """Read a directory written by `Result.save` / `simharness run`. The records are read
+    (and checked) when they are used: a bad line raises RunDirError then."""
     directory = Path(run_dir)
     if not directory.is_dir():
         raise RunDirError(f"no such run directory: {directory}")
@@ -156,27 +200,27 @@ def load_run(run_dir: str | Path) -> LoadedRun:
         raise RunDirError(f"cannot read {directory / RESULTS}: {exc}") from None
     if not isinstance(results, dict):
         raise RunDirError(f"{directory / RESULTS} does not hold a JSON object")
-    records = _read_records(directory / RECORDS)
+    path = directory / RECORDS
     scenario_file = directory / SCENARIO
     try:
         scenario_yaml = (scenario_file.read_text(encoding="utf-8")
                          if scenario_file.is_file() else None)
     except (OSError, UnicodeDecodeError) as exc:
         raise RunDirError(f"cannot read {scenario_file}: {exc}") from None
-    return LoadedRun.from_json(results, records, scenario_yaml)
+    return LoadedRun.from_json(results, lambda: read_records(path), scenario_yaml)
 
 
-def _read_records(path: Path) -> list[TicketRecord]:
-    records = []
+def read_records(path: Path) -> Iterator[TicketRecord]:
+    """The records of a `records.jsonl`, one line at a time."""
     try:
         with path.open(encoding="utf-8") as fh:
             for number, line in enumerate(fh, 1):
                 if not line.strip():
                     continue
                 try:
-                    records.append(record_from_dict(json.loads(line)))
+                    record = record_from_dict(json.loads(line))
                 except (json.JSONDecodeError, TypeError, AttributeError) as exc:
                     raise RunDirError(f"{path}:{number}: not a ticket record: {exc}") from None
+                yield record
     except (OSError, UnicodeDecodeError) as exc:
         raise RunDirError(f"cannot read {path}: {exc}") from None
-    return records
