@@ -7,7 +7,9 @@ installed, else as JSON lines. A run that never fills a chunk never touches the 
 
 Reading gives the records back in arrival order (ties in the order they finished), the
 order `Result.records` always had: each chunk is written sorted by arrival, and reading
-merges the chunks, a batch of each at a time.
+merges the chunks, a batch of each at a time. A chunk is opened only when the merge
+reaches its first arrival, so only the few chunks whose arrival times overlap are open at
+once (chunks are written as tickets finish, a little after they arrive), not all of them.
 
 Unless a directory is given, chunks go to a fresh temporary directory that is removed
 when the store is garbage-collected or the interpreter exits.
@@ -21,8 +23,9 @@ import os
 import shutil
 import tempfile
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import fields
+from functools import partial
 from operator import attrgetter
 from pathlib import Path
 from typing import Any, Literal
@@ -76,6 +79,7 @@ class RecordStore:
         self._directory: Path | None = None
         self._buffer: list[TicketRecord] = []
         self._chunks: list[Path] = []
+        self._chunk_starts: list[float] = []  # each chunk's first (earliest) arrival
         self._columns: ColumnBuilder | None = ColumnBuilder()
         self._built: Columns | None = None
         self._count = 0
@@ -124,6 +128,7 @@ class RecordStore:
         else:
             _write_jsonl(chunk, path)
         self._chunks.append(path)
+        self._chunk_starts.append(chunk[0].arrived_at)
 
     def _chunk_dir(self) -> Path:
         if self._directory is None:
@@ -176,7 +181,8 @@ class RecordStore:
         if not self._closed:
             raise RuntimeError("the record store is still open: close() it first")
         read = _read_parquet if self.format == "parquet" else _read_jsonl
-        return heapq.merge(*(read(path) for path in self._chunks), key=_by_arrival)
+        return _merge([(start, partial(read, path)) for start, path in
+                       zip(self._chunk_starts, self._chunks, strict=True)])
 
     def __getitem__(self, index: int) -> TicketRecord:
         return self.load()[index]
@@ -190,6 +196,33 @@ class RecordStore:
         if not self._closed:
             return sorted(self._buffer, key=_by_arrival)
         return self._buffer
+
+
+def _merge(chunks: list[tuple[float, Callable[[], Iterator[TicketRecord]]]]
+           ) -> Iterator[TicketRecord]:
+    """The records of chunks sorted by arrival, merged into arrival order; equal arrivals
+    in chunk order, then in their order within a chunk (what `heapq.merge` of all chunks
+    gives). `chunks` are (first arrival, opener) in the order written; a chunk is opened
+    only once no record before its first arrival is left to give."""
+    waiting = sorted(range(len(chunks)), key=lambda i: (chunks[i][0], i))
+    heads: list[tuple[float, int, TicketRecord, Iterator[TicketRecord]]] = []
+    next_waiting = 0
+    while heads or next_waiting < len(waiting):
+        while next_waiting < len(waiting) and (
+                not heads or chunks[waiting[next_waiting]][0] <= heads[0][0]):
+            index = waiting[next_waiting]
+            next_waiting += 1
+            records = chunks[index][1]()
+            first = next(records, None)
+            if first is not None:
+                heapq.heappush(heads, (first.arrived_at, index, first, records))
+        arrived, index, record, records = heads[0]
+        following = next(records, None)
+        if following is None:
+            heapq.heappop(heads)
+        else:
+            heapq.heapreplace(heads, (following.arrived_at, index, following, records))
+        yield record
 
 
 # -- chunk files ---------------------------------------------------------------------------

@@ -118,6 +118,40 @@ def test_records_with_equal_arrival_times_keep_the_order_they_finished_in():
         json.dumps(compute(expected, sim_seconds=10.0))
 
 
+def test_reading_opens_only_the_chunks_whose_arrivals_overlap(monkeypatch):
+    """Chunks are written as tickets finish, a little after they arrive: reading merges
+    them in arrival order with only the few overlapping chunks open, not one reader per
+    chunk (each holds a batch of records), and gives what sorting everything gives."""
+    import random
+
+    from simharness import record_store
+
+    rng = random.Random(3)
+    arrivals = [float(k // 2) for k in range(2_000)]  # pairs arrive together
+    done = sorted(range(2_000), key=lambda k: arrivals[k] + rng.uniform(0, 30))
+    finished = [TicketRecord(ticket_id=f"T{k}", conversation_id=f"C{k}",
+                             arrived_at=arrivals[k], status="ok", true_route=["a"],
+                             pred_route=["a"]) for k in done]
+    open_now, most_open = [0], [0]
+    read = record_store._read_jsonl
+
+    def counted(path):
+        open_now[0] += 1
+        most_open[0] = max(most_open[0], open_now[0])
+        yield from read(path)
+        open_now[0] -= 1
+
+    monkeypatch.setattr(record_store, "_read_jsonl", counted)
+    store = RecordStore(chunk_size=50, format="jsonl")
+    for record in finished:
+        store.append(record)
+    store.close()
+    assert len(store.chunks) == 40
+    expected = sorted(finished, key=lambda r: r.arrived_at)
+    assert [r.ticket_id for r in store] == [r.ticket_id for r in expected]
+    assert 2 <= most_open[0] <= 6
+
+
 def test_columns_of_no_records_give_the_metrics_of_an_empty_run():
     metrics = compute(Columns.of([]), sim_seconds=60.0)
     assert metrics["tickets"]["total"] == 0

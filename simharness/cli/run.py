@@ -61,7 +61,6 @@ def run(args: argparse.Namespace, console: Console) -> int:
     from .. import api, checks
     from ..history import record_result
     from ..report.console import print_summary, progress_bar
-    from ..report.html import write_report
 
     if missing(args.scenario):
         return EXIT_UNUSABLE
@@ -88,6 +87,9 @@ def run(args: argparse.Namespace, console: Console) -> int:
                              max_tickets=args.max_tickets)
     except api.RunInterrupted as stop:
         return _keep_partial(args, stop.result, out_dir)
+    # matplotlib loads only now, into the memory the run's columns just gave back
+    from ..report.html import write_report
+
     try:
         out = result.save(out_dir)
         report = write_report(result, out)
