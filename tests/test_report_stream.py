@@ -24,7 +24,7 @@ from simharness.metrics.recovery import noticed
 from simharness.record_store import RecordStore
 from simharness.records import TicketRecord
 from simharness.report import plots, series, story
-from simharness.report.digest import RunDigest, digest_of, in_arrival_and_id_order
+from simharness.report.digest import digest_of, in_arrival_and_id_order
 from simharness.report.html import FIGURES, audit_groups
 from simharness.report.store import LoadedRun, load_run, snapshot
 

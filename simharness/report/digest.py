@@ -193,7 +193,7 @@ class RunDigest:
         """What the report says of fault `name`."""
         spans = [(s, e) for n, s, e in self.windows if n == name]
         arrived = self.timeline.arrived_at
-        inside = in_windows(arrived[self.timeline.status != 0], spans)
+        inside = in_windows(arrived[self.timeline.failed], spans)
         kinds = np.bincount(self._failed_kinds[inside], minlength=len(self._kinds))
         failed = {kind: int(n) for kind, n in zip(self._kinds, kinds.tolist(), strict=True) if n}
         return FaultFacts(arrived=int(np.count_nonzero(in_windows(arrived, spans))),
@@ -203,14 +203,10 @@ class RunDigest:
     def _audit_totals(self) -> list[int]:
         timeline = self.timeline
         in_fault = in_windows(timeline.arrived_at, [(s, e) for _, s, e in self.windows])
-        failed = timeline.status != 0
+        failed = timeline.failed
         misrouted = ~failed & ~timeline.correct
         return [int(np.count_nonzero(group & where)) for group in (failed, misrouted)
                 for where in (in_fault, ~in_fault)]
-
-    @property
-    def last_arrival(self) -> float:
-        return float(self.timeline.arrived_at.max()) if self.count else 0.0
 
     # -- the tables (the second pass, on first use) ------------------------------------
     @property

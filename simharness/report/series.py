@@ -61,8 +61,8 @@ _STATUS_CODES = {status: code for code, status in enumerate(STATUSES)}
 class Timeline:
     """What the time series need of each ticket, one array entry per ticket in record
     order: arrival, finish (NaN when it never finished), latency (queue wait + service),
-    cost, status (a code into `STATUSES`) and whether it was routed right (the predicted
-    set of routes is the true set, as in `routing.accuracy`)."""
+    cost, status (a code into `STATUSES`, -1 for any other) and whether it was routed
+    right (the predicted set of routes is the true set, as in `routing.accuracy`)."""
 
     arrived_at: np.ndarray
     finished_at: np.ndarray
@@ -85,6 +85,11 @@ class Timeline:
     def finished(self) -> np.ndarray:
         return ~np.isnan(self.finished_at)
 
+    @property
+    def failed(self) -> np.ndarray:
+        """Tickets whose status is not "ok"."""
+        return self.status != _STATUS_CODES["ok"]
+
     def with_status(self, status: str) -> np.ndarray:
         return self.status == _STATUS_CODES[status]
 
@@ -105,7 +110,7 @@ class TimelineBuilder:
         floats["finished_at"].append(math.nan if finished is None else finished)
         floats["latency"].append(record.wait_s + record.service_s)
         floats["cost_usd"].append(record.cost_usd)
-        self._status.append(_STATUS_CODES[record.status])
+        self._status.append(_STATUS_CODES.get(record.status, -1))
         self._correct.append(set(record.pred_route) == set(record.true_route))
 
     def build(self) -> Timeline:
