@@ -9,8 +9,10 @@ reported through a callback).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import threading
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -232,7 +234,16 @@ class Engine:
         if type(value) is Outcome:
             self._end(ticket, record, k, scope, value, now)
         else:
-            self.env.process(self._continue_sync(ticket, record, k, g, value, scope, now))
+            self._follow(g, value, ticket, record, k, scope, now)
+
+    def _follow(self, g: AgentGreenlet, event: Any, ticket: Ticket, record: TicketRecord,
+                k: int, scope: EventScope, start: float) -> None:
+        """Let the runner serve a sync agent's waits; end the event when it returns."""
+        def done(outcome: Outcome) -> None:
+            self._end(ticket, record, k, scope, outcome, start)
+
+        assert self.runner is not None
+        self.runner.follow(g, event, scope, done)
 
     def _queued_event(self, ticket: Ticket, record: TicketRecord,
                       k: int) -> Generator[simpy.Event, Any, None]:
@@ -250,17 +261,10 @@ class Engine:
         else:
             assert runner is not None
             g, value = runner.begin(payload, ctx, scope)
-            if type(value) is Outcome:
-                outcome = value
-            else:
-                outcome = yield from runner.wait(g, value, scope)
-        self._end(ticket, record, k, scope, outcome, start)
-
-    def _continue_sync(self, ticket: Ticket, record: TicketRecord, k: int, g: AgentGreenlet,
-                       value: Any, scope: EventScope,
-                       start: float) -> Generator[simpy.Event, Any, None]:
-        assert self.runner is not None
-        outcome = yield from self.runner.wait(g, value, scope)
+            if type(value) is not Outcome:
+                self._follow(g, value, ticket, record, k, scope, start)
+                return
+            outcome = value
         self._end(ticket, record, k, scope, outcome, start)
 
     def _prepare(self, ticket: Ticket, record: TicketRecord, k: int, arrived: float,
@@ -444,9 +448,9 @@ class Engine:
         runner = self.runner
         assert runner is not None
         interrupted = False
-        with self.clock.installed(), seeded_globals(self.seed), self.network.patched(), \
-                self.watchdog.running(), greenthreads.installed(self.clock, self.watchdog) \
-                as threads:
+        with _heap_frozen(), self.clock.installed(), seeded_globals(self.seed), \
+                self.network.patched(), self.watchdog.running(), \
+                greenthreads.installed(self.clock, self.watchdog) as threads:
             try:
                 if runner.is_async:
                     runner.run_loop(end)
@@ -476,6 +480,19 @@ class Engine:
             self._apply(record, unfinished, record.events)
             self.records.append(record)
         self._open.clear()
+
+
+@contextlib.contextmanager
+def _heap_frozen() -> Iterator[None]:
+    """Keep the heap the run starts with (the scenario, the libraries, the agent's imports)
+    out of the garbage collector's way while the run goes on: a full collection would walk
+    all of it again and again, for garbage that only the run itself makes. Given back to
+    the collector when the run ends."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def run_engine(scenario: Scenario, agent: Any = None, seed: int | None = None,
