@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import importlib
 import io
-import json
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ import simpy
 from ..records import current_scope
 from ..vclock import Clock
 from .client_audit import Exchange as AuditedExchange
+from .json_text import dumps
 
 #: Simulated integrations live under this top-level domain: `llm.sim`, `crm.sim`, ...
 SIM_DOMAIN = ".sim"
@@ -85,7 +85,7 @@ class World(Protocol):
 def json_error(status: int, message: str, code: str, kind: str = "invalid_request_error",
                headers: list[tuple[str, str]] | None = None) -> SimResponse:
     """An error response shaped like the OpenAI API's (which most JSON APIs resemble)."""
-    body = json.dumps({"error": {"message": message, "type": kind, "param": None, "code": code}})
+    body = dumps({"error": {"message": message, "type": kind, "param": None, "code": code}})
     return SimResponse(status=status, body=body.encode(),
                        headers=[("content-type", "application/json"), *(headers or [])])
 

@@ -9,7 +9,6 @@ an agent calling an endpoint nobody simulated is a finding, not a crash.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import Any
 from ..rng import BufferedSampler, numpy_stream
 from ..traffic.ticket import Customer, Ticket
 from .http import SimResponse
+from .json_text import dumps
 
 _JSON = [("content-type", "application/json")]
 #: Unmatched requests remembered per tool for the results (all are counted).
@@ -47,7 +47,7 @@ def is_secret_header(name: str) -> bool:
 
 def json_response(status: int, data: Any,
                   headers: list[tuple[str, str]] | None = None) -> SimResponse:
-    return SimResponse(status, json.dumps(data).encode(), [*_JSON, *(headers or [])])
+    return SimResponse(status, dumps(data).encode(), [*_JSON, *(headers or [])])
 
 
 @dataclass(slots=True)

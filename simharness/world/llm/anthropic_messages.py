@@ -25,6 +25,7 @@ from typing import Any
 from fault_injectors import Completion, StreamPlan
 
 from ..http import SimResponse
+from ..json_text import dumps
 from .judgement import estimate_tokens
 from .provider import JSON_HEADERS, Provider, Reply, arguments_object
 from .request import AUTO, NONE, REQUIRED, BadRequest, Request, Tool, text_of
@@ -106,7 +107,7 @@ class AnthropicMessages(Provider):
         if request.tools:
             request.tool_choice, request.parallel_tool_calls = _tool_choice(
                 body.get("tool_choice"), request.tools)
-            request.definition_tokens += estimate_tokens(json.dumps(body.get("tools")))
+            request.definition_tokens += estimate_tokens(dumps(body.get("tools")))
         config = body.get("output_config")
         fmt = config.get("format") if isinstance(config, dict) else body.get("output_format")
         if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
@@ -114,7 +115,7 @@ class AnthropicMessages(Provider):
                 raise BadRequest("output_config.format.schema: Field required")
             request.schema = fmt["schema"]
             request.json_mode = True
-            request.definition_tokens += estimate_tokens(json.dumps(fmt["schema"]))
+            request.definition_tokens += estimate_tokens(dumps(fmt["schema"]))
         request.stream = body.get("stream") is True
         request.max_tokens = body["max_tokens"] if body["max_tokens"] > 0 else None
         return request
@@ -150,7 +151,7 @@ class AnthropicMessages(Provider):
                 "stop_sequence": None, "usage": self._usage(completion, output_tokens)}
 
     def render(self, request: Request, completion: Completion, reply: Reply) -> bytes:
-        return json.dumps(self._message(completion, reply, self._content(completion),
+        return dumps(self._message(completion, reply, self._content(completion),
                                         self._stop_reason(completion),
                                         completion.tokens_out)).encode()
 
@@ -200,7 +201,7 @@ class AnthropicMessages(Provider):
         body = {"type": "error", "error": {"type": ERROR_TYPES.get(status, "api_error"),
                                            "message": message},
                 "request_id": None}
-        return SimResponse(status, json.dumps(body).encode(),
+        return SimResponse(status, dumps(body).encode(),
                            [*JSON_HEADERS, *(headers or [])])
 
     def rate_limit_headers(self, state: RateLimitState, now_epoch: float) -> list[tuple[str, str]]:

@@ -13,7 +13,6 @@ honoured.
 from __future__ import annotations
 
 import base64
-import json
 import re
 import zlib
 from collections import Counter
@@ -25,6 +24,7 @@ from ...records import EventScope
 from ...rng import BufferedSampler, numpy_stream
 from ...traffic.texts import templates_for, topic_words
 from ..http import SimResponse
+from ..json_text import dumps
 from .judgement import estimate_tokens
 from .provider import JSON_HEADERS, Provider
 
@@ -117,7 +117,7 @@ class Embeddings:
             scope.record.cost_usd += tokens * model.price_per_mtok / 1e6
         payload = {"object": "list", "data": data, "model": model_name,
                    "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
-        return self.latency(), SimResponse(200, json.dumps(payload).encode(), list(JSON_HEADERS))
+        return self.latency(), SimResponse(200, dumps(payload).encode(), list(JSON_HEADERS))
 
     # -- the vectors ---------------------------------------------------------------------
     def embed(self, text: str, dimensions: int) -> np.ndarray:
@@ -178,12 +178,12 @@ def list_models(path: str, service: Any, anthropic: bool) -> SimResponse:
             if anthropic:
                 body = {"type": "error", "error": {"type": "not_found_error",
                                                    "message": f"model: {wanted}"}}
-            return SimResponse(404, json.dumps(body).encode(), list(JSON_HEADERS))
-        return SimResponse(200, json.dumps(entry).encode(), list(JSON_HEADERS))
+            return SimResponse(404, dumps(body).encode(), list(JSON_HEADERS))
+        return SimResponse(200, dumps(entry).encode(), list(JSON_HEADERS))
     if anthropic:
         payload: dict[str, Any] = {"data": entries, "has_more": False,
                                    "first_id": names[0] if names else None,
                                    "last_id": names[-1] if names else None}
     else:
         payload = {"object": "list", "data": entries}
-    return SimResponse(200, json.dumps(payload).encode(), list(JSON_HEADERS))
+    return SimResponse(200, dumps(payload).encode(), list(JSON_HEADERS))

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...records import EventScope
-from ...rng import hash_uniforms
+from ...rng import hash_uniforms, key_text, uniforms_of_key
 
 CHARS_PER_TOKEN = 4
 # Fragments of a message the model recognises it by, so injected junk does not blind it.
@@ -129,6 +129,10 @@ class Judge:
         self.seed = seed
         self.escalate_at = escalate_at
         self._unscoped = 0
+        #: The fixed start of every draw's key (see `_answer`).
+        self._key_prefix = key_text(seed, "llm") + "\x1f"
+        #: The accuracy for (tier, true routes, tags), worked out once each.
+        self._accuracy: dict[tuple[Any, tuple[str, ...], tuple[str, ...]], float] = {}
 
     def judge(self, prompt: str, tier: Any, scope: EventScope | None,
               accuracy_factor: float = 1.0, *, escalation: bool = False) -> Judgement:
@@ -174,28 +178,38 @@ class Judge:
         routes = self.routes
         truth: list[str] | None
         tags: list[str]
-        key: tuple[object, ...]
         if scope is None:
             self._unscoped += 1
-            truth, tags, key = None, [], ("no-ticket", self._unscoped)
+            truth, tags = None, []
+            u_right, u_pick, u_conf = hash_uniforms(self.seed, 3, "llm", "no-ticket",
+                                                    self._unscoped)
         else:
             scope.llm_calls += 1
             truth, tags = self._visible_truth(prompt, scope)
-            key = (scope.ticket.id, scope.event, tier.name, scope.llm_calls)
-        u_right, u_pick, u_conf = hash_uniforms(self.seed, 3, "llm", *key)
+            # hash_uniforms(seed, 3, "llm", ticket, event, tier, call), its key written out
+            u_right, u_pick, u_conf = uniforms_of_key(
+                f"{self._key_prefix}{scope.ticket.id}\x1f{scope.event}\x1f{tier.name}"
+                f"\x1f{scope.llm_calls}", 3)
         hijack = injected_route(prompt)
         if hijack is not None and u_pick < INJECTION_SUCCESS:
             return [hijack], 0.9
         if truth is None:  # the prompt does not say what the ticket is about
             answer = [routes[int(u_pick * len(routes))]]
             confidence = 0.2 + 0.35 * u_conf
-        elif u_right < tier.config.accuracy.for_ticket(truth, tags) * accuracy_factor:
+        elif u_right < self._accuracy_for(tier, truth, tags) * accuracy_factor:
             answer = list(truth)
             confidence = 0.72 + 0.27 * u_conf
         else:
             answer = self._wrong(truth, u_pick, tier.config.confusion)
             confidence = 0.3 + 0.55 * u_conf
         return answer, confidence
+
+    def _accuracy_for(self, tier: Any, truth: list[str], tags: list[str]) -> float:
+        key = (tier, tuple(truth), tuple(tags))
+        value = self._accuracy.get(key)
+        if value is None:
+            value = self._accuracy[key] = tier.config.accuracy.for_ticket(truth, tags)
+        return value
 
     @staticmethod
     def _visible_truth(prompt: str, scope: EventScope) -> tuple[list[str] | None, list[str]]:
@@ -206,9 +220,9 @@ class Judge:
         last = seen[-1]
         if messages[last].needs_context and len(seen) < last + 1:
             return None, []
-        tags = list(scope.ticket.tags)
+        tags = scope.ticket.tags
         if last == 0 and "mind_change" in tags:
-            tags.remove("mind_change")
+            tags = [t for t in tags if t != "mind_change"]
         return messages[last].routes, tags
 
     def _wrong(self, truth: list[str], u: float,

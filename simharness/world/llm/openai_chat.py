@@ -10,11 +10,11 @@ refusal and tool-call argument deltas, then the finish reason, usage and `[DONE]
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fault_injectors import Completion, StreamPlan
 
+from ..json_text import dumps
 from .judgement import estimate_tokens
 from .provider import Provider, Reply
 from .request import AUTO, NONE, REQUIRED, BadRequest, Request, Tool
@@ -126,11 +126,11 @@ class OpenAIChat(Provider):
             request.tool_choice = _tool_choice(body, request.tools)
             request.answered = _answered(messages)
             request.parallel_tool_calls = body.get("parallel_tool_calls") is not False
-            request.definition_tokens += estimate_tokens(json.dumps(
+            request.definition_tokens += estimate_tokens(dumps(
                 body.get("tools") or body.get("functions")))
         _output(body, request)
         if request.schema is not None:
-            request.definition_tokens += estimate_tokens(json.dumps(request.schema))
+            request.definition_tokens += estimate_tokens(dumps(request.schema))
         request.stream = body.get("stream") is True
         options = body.get("stream_options")
         request.include_usage = isinstance(options, dict) and options.get("include_usage") is True
@@ -167,7 +167,7 @@ class OpenAIChat(Provider):
                          "message": message}],
             "usage": _usage(completion),
         }
-        return json.dumps(payload).encode()
+        return dumps(payload).encode()
 
     # -- a stream ----------------------------------------------------------------------
     def stream(self, request: Request, completion: Completion, reply: Reply) -> StreamPlan:

@@ -11,12 +11,12 @@ responses of the run are kept), function `tools` and `tool_choice`,
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 from typing import Any
 
 from fault_injectors import Completion, StreamPlan
 
+from ..json_text import dumps
 from .judgement import estimate_tokens
 from .provider import Provider, Reply
 from .request import AUTO, NONE, REQUIRED, BadRequest, Request, Tool, text_of
@@ -98,7 +98,7 @@ class OpenAIResponses(Provider):
         if request.tools:
             request.tool_choice = _tool_choice(body.get("tool_choice"), request.tools)
             request.parallel_tool_calls = body.get("parallel_tool_calls") is not False
-            request.definition_tokens += estimate_tokens(json.dumps(body.get("tools")))
+            request.definition_tokens += estimate_tokens(dumps(body.get("tools")))
         text = body.get("text")
         fmt = text.get("format") if isinstance(text, dict) else None
         if isinstance(fmt, dict):
@@ -108,7 +108,7 @@ class OpenAIResponses(Provider):
                                      "text.format.schema")
                 request.schema = fmt["schema"]
                 request.json_mode = True
-                request.definition_tokens += estimate_tokens(json.dumps(fmt["schema"]))
+                request.definition_tokens += estimate_tokens(dumps(fmt["schema"]))
             elif fmt.get("type") == "json_object":
                 request.json_mode = True
         request.stream = body.get("stream") is True
@@ -201,7 +201,7 @@ class OpenAIResponses(Provider):
         self._keep(request, completion, reply)
         status = "incomplete" if completion.finish_reason == "length" else "completed"
         output = self._output(completion, reply)
-        return json.dumps(self._response(request, completion, reply, output, status)).encode()
+        return dumps(self._response(request, completion, reply, output, status)).encode()
 
     def stream(self, request: Request, completion: Completion, reply: Reply) -> StreamPlan:
         self._keep(request, completion, reply)

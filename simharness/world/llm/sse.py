@@ -7,11 +7,11 @@ output token). The response headers arrive after the tier's latency (time to fir
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fault_injectors import StreamPlan
 
+from ..json_text import dumps_compact
 from .judgement import CHARS_PER_TOKEN, estimate_tokens
 
 #: Characters of text per streamed delta (about two tokens), until a long text would need
@@ -24,7 +24,7 @@ DONE = b"data: [DONE]\n\n"
 
 def event(data: Any, name: str | None = None) -> bytes:
     """One SSE event (with an `event:` line when the provider names its events)."""
-    body = json.dumps(data, separators=(",", ":"))
+    body = dumps_compact(data)
     if name is None:
         return b"data: " + body.encode() + b"\n\n"
     return f"event: {name}\ndata: {body}\n\n".encode()

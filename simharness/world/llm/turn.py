@@ -23,6 +23,7 @@ from typing import Any
 from fault_injectors import Completion, ToolCall
 
 from ...records import EventScope
+from ..json_text import dumps
 from .judgement import Identifiers, Judge, Judgement, estimate_tokens
 from .request import AUTO, NONE, REQUIRED, Request, Tool
 from .schema_fields import carries_route, lookup_parameter
@@ -57,7 +58,7 @@ class Turn:
                                          escalation=True)
             filled = SchemaFiller(judgement, self.taxonomy,
                                   self.judge.identifiers(request.prompt, scope)).fill(schema)
-            content = json.dumps(filled.value)
+            content = dumps(filled.value)
             completion = Completion(content, judgement.routes, self.taxonomy, tokens_in,
                                     estimate_tokens(content) + 1, data=filled.value,
                                     route_key=filled.route_key,
@@ -83,7 +84,7 @@ class Turn:
         data: dict[str, Any] = {"route": route, "confidence": round(judgement.confidence, 2)}
         if with_escalation:
             data["escalate"] = judgement.escalate
-        content = json.dumps(data)
+        content = dumps(data)
         return Completion(content, routes, self.taxonomy, tokens_in,
                           estimate_tokens(content) + 1, data=data, route_key="route",
                           confidence_key="confidence", structured=json_mode)
@@ -141,7 +142,7 @@ class Turn:
 
     def _call(self, name: str, arguments: Any) -> ToolCall:
         self._calls += 1
-        return ToolCall(f"sim{self._calls:010d}", name, json.dumps(arguments))
+        return ToolCall(f"sim{self._calls:010d}", name, dumps(arguments))
 
     def _calls_completion(self, request: Request, calls: list[ToolCall],
                           judgement: Judgement | None, data: Any = None,
