@@ -36,6 +36,8 @@ from .json_text import dumps
 #: Simulated integrations live under this top-level domain: `llm.sim`, `crm.sim`, ...
 SIM_DOMAIN = ".sim"
 
+_get_ident = threading.get_ident
+
 
 @dataclass(slots=True)
 class SimRequest:
@@ -99,25 +101,14 @@ _FAILURES = {
 }
 
 
-def _timeouts(extensions: dict[str, Any]) -> tuple[float | None, float | None]:
-    timeout = extensions.get("timeout") or {}
-    return timeout.get("read"), timeout.get("connect")
-
-
-def _to_sim(request: Any, body: bytes) -> SimRequest:
+def _to_sim(request: Any, body: bytes, host: str | None = None) -> SimRequest:
     url = request.url
     query = url.query
-    read, connect = _timeouts(request.extensions)
-    return SimRequest(
-        method=request.method,
-        host=url.host,
-        path=url.path,
-        query=query.decode() if isinstance(query, bytes) else str(query),
-        headers=request.headers,
-        body=body,
-        read_timeout=read,
-        connect_timeout=connect,
-    )
+    timeout = request.extensions.get("timeout") or {}
+    # Positional, in field order (a slots dataclass builds faster so).
+    return SimRequest(request.method, url.host if host is None else host, url.path,
+                      query.decode() if isinstance(query, bytes) else str(query),
+                      request.headers, body, timeout.get("read"), timeout.get("connect"))
 
 
 class Exchange:
@@ -127,6 +118,7 @@ class Exchange:
         self.env = env
         self.clock = clock
         self.world = world
+        self._epoch = clock.epoch.timestamp()
 
     def plan(self, sreq: SimRequest) -> tuple[simpy.Event, simpy.Event | None]:
         """Return (event to wait for, the world's response event or None if known up front).
@@ -169,7 +161,7 @@ class Exchange:
         if exchange is None:
             return
         exchange.complete(self.env.now, response.status, response.failure, response.headers,
-                          self.clock.epoch.timestamp())
+                          self._epoch)
 
     @staticmethod
     def outcome(waited: Any, served: simpy.Event | None) -> SimResponse:
@@ -194,8 +186,12 @@ def _raise_or_build(mod: ModuleType, request: Any, response: SimResponse,
     # sets `response.elapsed`), and the length is the server's header.
     body = response.body
     headers = response.headers
-    if body and not any(k.lower() == "content-length" for k, _ in headers):
-        headers = [*headers, ("content-length", str(len(body)))]
+    if body:
+        for name, _value in headers:
+            if name.lower() == "content-length":
+                break
+        else:
+            headers = [*headers, ("content-length", str(len(body)))]
     return mod.Response(response.status, headers=headers, stream=mod.ByteStream(body),
                         request=request)
 
@@ -299,19 +295,24 @@ class _Bridge:
         return None
 
     def send_sync(self, request: Any, transport: Any = None) -> Any:
-        quiet = self._quietly(request)
-        if quiet is not None:
-            return quiet
-        if not request.url.host.endswith(SIM_DOMAIN):
-            return _blocked(self.mod, request, self.exchange.world)
-        sreq = _to_sim(request, request.read())
-        noted = self.exchange.note(sreq)
-        wait_for, served = self.exchange.plan(sreq)
-        waited = self.exchange.clock.wait(wait_for)
+        exchange = self.exchange
+        host = request.url.host
+        # The common case first: a simulated host, called from the simulation thread.
+        if not host.endswith(SIM_DOMAIN) or _get_ident() != exchange.clock.thread:
+            quiet = self._quietly(request)
+            if quiet is not None:
+                return quiet
+            if not host.endswith(SIM_DOMAIN):
+                return _blocked(self.mod, request, exchange.world)
+        sreq = _to_sim(request, request.read(), host)
+        noted = exchange.note(sreq)
+        wait_for, served = exchange.plan(sreq)
+        waited = exchange.clock.wait(wait_for)
         response = Exchange.outcome(waited, served)
-        self.exchange.answered(noted, response)
-        return _raise_or_build(self.mod, request, response,
-                               self._stream(request, sreq, response, noted, 0))
+        exchange.answered(noted, response)
+        stream = None if response.stream is None else \
+            self._stream(request, sreq, response, noted, 0)
+        return _raise_or_build(self.mod, request, response, stream)
 
     async def send_async(self, request: Any, transport: Any = None) -> Any:
         quiet = self._quietly(request)

@@ -18,6 +18,8 @@ meets the same luck as one that does not.
 from __future__ import annotations
 
 import json
+import math
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from fault_injectors import Completion, ToolCall
@@ -81,10 +83,17 @@ class Turn:
             return Completion(content, routes, self.taxonomy, tokens_in,
                               estimate_tokens(content) + 1)
         route: str | list[str] = routes[0] if len(routes) == 1 else routes
-        data: dict[str, Any] = {"route": route, "confidence": round(judgement.confidence, 2)}
+        confidence = round(judgement.confidence, 2)
+        data: dict[str, Any] = {"route": route, "confidence": confidence}
         if with_escalation:
             data["escalate"] = judgement.escalate
-        content = dumps(data)
+            content = dumps(data)
+        elif type(route) is str and type(confidence) is float and math.isfinite(confidence):
+            # what dumps(data) writes, without encoding a dict
+            content = ('{"route": ' + encode_basestring_ascii(route) + ', "confidence": '
+                       + repr(confidence) + "}")
+        else:
+            content = dumps(data)
         return Completion(content, routes, self.taxonomy, tokens_in,
                           estimate_tokens(content) + 1, data=data, route_key="route",
                           confidence_key="confidence", structured=json_mode)
