@@ -8,12 +8,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fault_injectors import Completion
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fault_injectors import Completion
 from simharness.rng import hash_uniforms, key_text, uniforms_of_key
-from simharness.world.json_text import dumps, dumps_compact
+from simharness.world.json_text import dumps, dumps_compact, loads
 from simharness.world.llm.judgement import Judgement
 from simharness.world.llm.openai_chat import OpenAIChat
 from simharness.world.llm.provider import Reply
@@ -31,6 +31,35 @@ JSON = st.recursive(
 def test_json_text_is_json_dumps(value: Any) -> None:
     assert dumps(value) == json.dumps(value)
     assert dumps_compact(value) == json.dumps(value, separators=(",", ":"))
+
+
+def _read(read: Any, data: bytes) -> str:
+    try:
+        return repr(read(data))
+    except (ValueError, RecursionError) as exc:
+        return type(exc).__name__
+
+
+WIDE = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**80), 2**80) | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(WIDE)
+def test_json_read_is_json_loads_on_json_text(value: Any) -> None:
+    for text in (json.dumps(value), json.dumps(value, ensure_ascii=False)):
+        data = text.encode("utf-8", "surrogatepass")
+        assert _read(loads, data) == _read(json.loads, data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=40) | st.sampled_from([
+    b'"\\ud800"', b"[NaN, Infinity]", b"\xef\xbb\xbf{}", b"-9223372036854775809",
+    b"18446744073709551616", b"1e400", b'{"a": 1, "a": 2}', b"[" * 2000]))
+def test_json_read_is_json_loads_on_any_bytes(data: bytes) -> None:
+    assert _read(loads, data) == _read(json.loads, data)
 
 
 def test_json_text_names_a_cycle_as_json_dumps_does() -> None:

@@ -9,7 +9,6 @@ stream of events that arrives over simulated time.
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
@@ -17,6 +16,7 @@ from fault_injectors import Call, Completion
 
 from ...records import EventScope
 from ..http import SimRequest, SimResponse
+from ..json_text import loads
 from .anthropic_messages import AnthropicMessages
 from .embeddings import Embeddings, list_models
 from .judgement import Judge
@@ -83,7 +83,7 @@ class LLMService:
     def prepare(self, sreq: SimRequest) -> Prepared:
         path = sreq.path.rstrip("/")
         try:
-            body = json.loads(sreq.body) if sreq.body else None
+            body = loads(sreq.body) if sreq.body else None
         except ValueError:
             body = None
         provider = self.providers.get(path)
