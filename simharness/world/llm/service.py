@@ -132,7 +132,7 @@ class LLMService:
                 400, f"This model's maximum context length is {tier.config.context_tokens} "
                 f"tokens. However, your messages resulted in {prepared.tokens_in} tokens.",
                 "context_length_exceeded")
-        completion = self._answer(call, request, tier, scope, faults)
+        completion = self._answer(call, request, tier, scope, faults, prepared.tokens_in)
         self._served += 1
         first_token = tier.latency()
         reply = Reply(self._served, int(self.epoch_s + now + first_token), str(request.model),
@@ -153,14 +153,13 @@ class LLMService:
         return latency, self._with_rate_limit(response, provider, tier, now)
 
     def _answer(self, call: Call, request: Request, tier: Tier, scope: EventScope | None,
-                faults: list[Any]) -> Completion:
+                faults: list[Any], tokens_in: int) -> Completion:
         """The model's turn with LLM faults applied, billed to the ticket. A fault counts
         on the ticket only when it changed something."""
         accuracy_factor = 1.0
         for fault in faults:
             accuracy_factor *= fault.injector.accuracy_factor(call)
-        completion = self.turn.answer(request, tier, scope, accuracy_factor,
-                                      request.tokens_in)
+        completion = self.turn.answer(request, tier, scope, accuracy_factor, tokens_in)
         judged = bool(completion.routes) or not completion.tool_calls
         for fault in faults:
             if not fault.rewrites:
