@@ -13,7 +13,11 @@ from __future__ import annotations
 
 import json
 import re
-from json.encoder import JSONEncoder, c_make_encoder, encode_basestring_ascii
+from json.encoder import (  # type: ignore[attr-defined]  # c_make_encoder: not in typeshed
+    JSONEncoder,
+    c_make_encoder,
+    encode_basestring_ascii,
+)
 from typing import Any
 
 try:
