@@ -12,7 +12,6 @@ accelerator they fall back to `json.dumps`.
 from __future__ import annotations
 
 import json
-import re
 from json.encoder import (  # type: ignore[attr-defined]  # c_make_encoder: not in typeshed
     JSONEncoder,
     c_make_encoder,
@@ -60,8 +59,14 @@ def dumps_compact(value: Any) -> str:
 
 
 #: orjson reads an integer beyond 64 bits as a float; a text with a run of 19 digits
-#: (anywhere) goes to json.loads instead.
-_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+#: (anywhere) goes to json.loads instead. Found by mapping every digit to "0" and looking
+#: for nineteen of them (a regular expression takes far longer than orjson's parse).
+_DIGITS_TO_ZERO = bytes.maketrans(b"0123456789", b"0000000000")
+_LONG_DIGITS = b"0" * 19
+
+
+def _long_digits(data: bytes) -> bool:
+    return data.translate(_DIGITS_TO_ZERO).find(_LONG_DIGITS) >= 0
 
 
 def loads(data: bytes) -> Any:
@@ -71,7 +76,7 @@ def loads(data: bytes) -> Any:
     number orjson would read differently); what orjson refuses (NaN, lone surrogates,
     a byte-order mark, bad JSON) goes to `json.loads`, which accepts it or raises.
     """
-    if _orjson is not None and not _LONG_DIGITS.search(data):
+    if _orjson is not None and not _long_digits(data):
         try:
             return _orjson.loads(data)
         except ValueError:
