@@ -222,7 +222,8 @@ class Engine:
         """Start event k of a ticket now.
 
         Fast path: when a worker is free and the agent is sync, the agent runs right here;
-        only if it waits on simulated time does the event get a SimPy process of its own.
+        if it waits on simulated time, the runner resumes it from the callbacks of the
+        events it waits on (no SimPy process of its own).
         """
         if self._always_queued or not self.workers.try_acquire():
             self.env.process(self._queued_event(ticket, record, k))

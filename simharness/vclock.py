@@ -1,8 +1,9 @@
 """Simulated time for real agent code.
 
 SimPy is the only scheduler. Sync agent code runs in a greenlet per event: a simulated
-wait (`time.sleep`, an HTTP round trip) switches back to the SimPy process that owns the
-greenlet, which yields the SimPy event and switches back in when it fires. Async agent code
+wait (`time.sleep`, an HTTP round trip) switches back to the simulation with the SimPy
+event to wait for, and a callback of that event switches back in when it fires (see
+agents/runner.py). Async agent code
 runs on `SimEventLoop`, a real asyncio loop whose clock is `env.now`: timers become SimPy
 timeouts, and the loop's selector, instead of sleeping, steps SimPy until asyncio has work.
 An event loop that sync code creates during a run (`asyncio.run`, `run_sync` wrappers) is a
