@@ -337,17 +337,21 @@ class Result:
         """Write `results.json`, `records.jsonl` and `scenario.yaml` (the scenario as run,
         its `agent.ref` naming the agent that ran, so the directory describes itself) into
         `directory` (created if needed)."""
-        from .report.store import scenario_text
-
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
-        (out / "scenario.yaml").write_text(self._agent_note() + scenario_text(
-            self.scenario_as_run()), encoding="utf-8")
+        (out / "scenario.yaml").write_text(self.scenario_file_text(), encoding="utf-8")
         (out / "results.json").write_text(json.dumps(self.to_json(), indent=2) + "\n")
         with (out / "records.jsonl").open("w") as fh:
             for record in self.iter_records():
                 fh.write(json.dumps(_clean(record.to_dict())) + "\n")
         return out
+
+    def scenario_file_text(self) -> str:
+        """The `scenario.yaml` that `save` writes: the scenario as run, headed by a note
+        when the agent did not come from it."""
+        from .report.store import scenario_text
+
+        return self._agent_note() + scenario_text(self.scenario_as_run())
 
     def _agent_note(self) -> str:
         """A comment heading the saved scenario when the agent did not come from it."""

@@ -197,8 +197,7 @@ def no_record_lists(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def busy_scenario(path: Path, tickets: int) -> Path:
     rate = 20.0
-    data = make_scenario(duration=tickets / rate,
-                         agent={"ref": "test_report_stream:first_route", "workers": 16},
+    data = make_scenario(duration=tickets / rate, agent={"workers": 16},
                          traffic=[{"synthetic": {"rate": rate,
                                                  "routes": ["billing", "technical"]}}],
                          faults=[{"name": "llm-down", "target": "llm", "kind": "outage",
@@ -217,7 +216,8 @@ def test_cli_run_and_report_of_a_big_run_never_hold_every_record(no_record_lists
     monkeypatch.syspath_prepend(str(Path(__file__).parent))
     scenario = busy_scenario(tmp_path / "busy.yaml", 10_000)
     out = tmp_path / "run"
-    code = main(["run", str(scenario), "--out", str(out), "--quiet", "--no-history"])
+    code = main(["run", str(scenario), "--agent", "test_report_stream:first_route",
+                 "--out", str(out), "--quiet", "--no-history"])
     stdout = capsys.readouterr().out
     assert code == 0, stdout
     results = yaml.safe_load((out / "results.json").read_text())
@@ -231,7 +231,7 @@ def test_cli_run_and_report_of_a_big_run_never_hold_every_record(no_record_lists
     assert main(["report", str(out)]) == 0
     assert f"{results['metrics']['tickets']['total']:,} tickets" in capsys.readouterr().out
     assert {name: (out / name).read_bytes() for name, _, _ in FIGURES} == original
-    assert (out / "report.html").read_text() == page
+    assert (out / "report.html").read_text() == page  # with the --agent note, as saved
 
 
 def test_pytest_plugin_runs_save_and_report_without_holding_every_record(no_record_lists,
@@ -242,7 +242,7 @@ def test_pytest_plugin_runs_save_and_report_without_holding_every_record(no_reco
     from simharness.scenario import load_scenario
 
     scenario = load_scenario(busy_scenario(tmp_path / "busy.yaml", 5_000))
-    runs = run_seeds(scenario, [1], None, tmp_path / "out")
+    runs = run_seeds(scenario, [1], "test_report_stream:first_route", tmp_path / "out")
     assert runs[0].out is not None and (runs[0].out / "report.html").is_file()
     assert math.isfinite(runs[0].result.metrics["routing"]["accuracy"])
     assert Counter(r.status for r in runs[0].result.iter_records())["ok"] > 4_000

@@ -181,7 +181,7 @@ def snapshot(result: Result) -> LoadedRun:
     its records are streamed from the result's store, not copied."""
     results = json.loads(json.dumps(result.to_json()))
     return LoadedRun.from_json(results, lambda: map(saved_form, result.iter_records()),
-                               scenario_text(result.scenario), digest=result.digest)
+                               result.scenario_file_text(), digest=result.digest)
 
 
 def load_run(run_dir: str | Path) -> LoadedRun:
