@@ -398,3 +398,89 @@ def test_a_slow_first_token_delays_only_the_first_event():
     before = list(p.chunks)
     injector("slow_first_token", delay="20s").stream(call(), p)
     assert p.chunks[0] == (before[0][0] + 20.0, before[0][1]) and p.chunks[1:] == before[1:]
+
+
+# -- second look: draws spread over every position, seeds, messages users read -------------
+
+def test_truncated_arguments_and_answers_can_be_cut_anywhere_inside_the_text():
+    whole = json.dumps({"a": 1})  # 8 characters: cuts leave 1 to 6 of them
+    lengths, answers = set(), set()
+    for seed in range(200):
+        c = tool_completion({"a": 1})
+        injector("malformed_arguments", seed=seed, mode="truncated").rewrite(call(), c)
+        lengths.add(len(c.tool_calls[0].arguments))
+        answer = completion(content=whole)
+        injector("invalid_json", seed=seed, mode="truncated").rewrite(call(), answer)
+        answers.add(len(answer.content or ""))
+    assert lengths == answers == set(range(1, len(whole) - 1))
+
+
+def test_truncating_an_empty_object_or_an_empty_answer_never_makes_json():
+    for seed in range(20):
+        c = tool_completion({})
+        injector("malformed_arguments", seed=seed, mode="truncated").rewrite(call(), c)
+        assert c.tool_calls[0].arguments == "{"
+        python = tool_completion({})
+        injector("malformed_arguments", seed=seed, mode="python").rewrite(call(), python)
+        assert python.tool_calls[0].arguments.startswith("{")  # reads as a Python dict
+        empty = completion(content="")
+        injector("invalid_json", seed=seed, mode="truncated").rewrite(call(), empty)
+        assert empty.content == ""  # nothing to cut: no text is invented
+
+
+def test_mixed_malformed_arguments_draw_every_mode():
+    whole = json.dumps({"route": "billing"})
+    seen = set()
+    for seed in range(60):
+        c = tool_completion({"route": "billing"})
+        injector("malformed_arguments", seed=seed).rewrite(call(), c)
+        text = c.tool_calls[0].arguments
+        seen.add("single_quotes" if text == whole.replace('"', "'") else
+                 "python" if text == repr({"route": "billing"}) + " " else
+                 "truncated" if whole.startswith(text) and len(text) < len(whole) else text)
+    assert seen == {"truncated", "single_quotes", "python"}
+
+
+def test_a_wrong_schema_keeps_a_single_label_a_string():
+    for seed in range(20):
+        plain = completion(data=None, route_key=None, content="billing", structured=False)
+        injector("wrong_schema", seed=seed).rewrite(call(), plain)
+        assert json.loads(plain.content or "") in (
+            {"category": "billing", "score": 0.9}, {"result": {"label": "billing"}},
+            [{"route": "billing"}])
+
+
+def test_a_latency_draw_is_reproducible_from_the_faults_seed():
+    add = {"dist": "exponential", "mean": "5s"}
+    draws = lambda seed: [injector("latency", seed=seed, add=add).after(call(), 1.0, None)[0]  # noqa: E731
+                          for _ in range(3)]
+    assert draws(1) == draws(1)
+    assert draws(1) != draws(2)
+
+
+def test_a_rate_limit_error_is_openais_requests_limit():
+    _, response = injector("rate_limit").before(call(target="llm.small"))
+    error = error_of(response)
+    assert error["type"] == "requests" and error["code"] == "rate_limit_exceeded"
+
+
+def test_taking_a_registered_kind_says_how_to_override_it():
+    class Mine(fault_injectors.FaultInjector):
+        kind = "outage"
+
+    with pytest.raises(ValueError) as info:
+        fault_injectors.register(Mine)
+    assert str(info.value) == (
+        "fault kind 'outage' is already registered by fault_injectors.network.Outage; "
+        "pass replace=True to override it")
+    with pytest.raises(ValueError, match="Nameless needs a `kind` class attribute"):
+        fault_injectors.register(type("Nameless", (fault_injectors.FaultInjector,), {}))
+
+
+def test_an_unknown_mutation_lists_the_known_ones():
+    from fault_injectors.inputs import MUTATIONS, apply_mutation
+
+    with pytest.raises(KeyError) as info:
+        apply_mutation("no_such_thing", {}, random.Random(0))
+    listed = str(info.value).strip("'\"").split("known mutations: ")[1]
+    assert listed.split(", ") == list(MUTATIONS)

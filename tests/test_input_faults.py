@@ -6,8 +6,10 @@ from __future__ import annotations
 import copy
 import json
 import random
+import re
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -26,6 +28,7 @@ from fault_injectors.inputs import (
     MUTATIONS,
     NON_ENGLISH_PHRASES,
     RENAMES,
+    ROUTE_PHRASES,
     apply_mutation,
     malformed_payloads,
     payloads,
@@ -400,3 +403,70 @@ def test_naive_router_breaks_on_a_small_malformed_payload() -> None:
     print(f"\nNaiveRouter fails on the shrunk payload: {example!r}")
     assert naive_fails(example)
     assert len(repr(example)) < 300
+
+
+# -- the strategies, built inside the test (as a user's own test module would) --------------
+
+
+def drawn(strategy: Any, examples: int = 150) -> list[Any]:
+    """Examples of `strategy`, built and drawn inside the calling test (reproducibly)."""
+    out: list[Any] = []
+
+    @settings(max_examples=examples, deadline=None, derandomize=True, database=None)
+    @given(strategy)
+    def collect(value: Any) -> None:
+        out.append(value)
+
+    collect()
+    return out
+
+
+def test_payload_ids_names_and_subjects_are_as_documented() -> None:
+    from fault_injectors.inputs import _NAMES, _SUBJECTS
+
+    examples = drawn(payloads(routes=["billing"]))
+    for p in examples:
+        assert list(p) == list(BASE)  # the keys in the documented order
+        assert re.fullmatch(r"T-[1-9]\d*", p["id"])
+        assert re.fullmatch(r"conv-[1-9]\d*", p["conversation_id"])
+        assert re.fullmatch(r"c-[1-9]\d*", p["customer"]["id"])
+        assert p["channel"] in ("email", "chat", "web")
+        assert list(p["customer"]) == ["id", "name", "email"]
+        assert 1 <= len(p["messages"]) <= 3
+        for m in p["messages"]:
+            assert list(m) == ["role", "text", "at"] and m["role"] == "customer"
+        for stamp in [p["created_at"], *(m["at"] for m in p["messages"])]:
+            when = datetime.fromisoformat(stamp)
+            assert when.utcoffset() == timedelta(0)
+            assert datetime(2020, 1, 1, tzinfo=UTC) <= when <= datetime(2030, 1, 1, tzinfo=UTC)
+    assert {p["channel"] for p in examples} == {"email", "chat", "web"}
+    assert {len(p["messages"]) for p in examples} == {1, 2, 3}
+    assert min(datetime.fromisoformat(p["created_at"]).year for p in examples) == 2020
+    # names and subjects mix realistic values with arbitrary text
+    names = {p["customer"]["name"] for p in examples}
+    subjects = {p["subject"] for p in examples}
+    assert names & set(_NAMES) and names - set(_NAMES)
+    assert subjects & set(_SUBJECTS) and subjects - set(_SUBJECTS)
+    phrases = set(ROUTE_PHRASES["billing"])
+    texts = [m["text"] for p in examples for m in p["messages"]]
+    assert any(t in phrases for t in texts)
+    assert any(t not in phrases and any(t.startswith(x + " ") for x in phrases) for t in texts)
+
+
+def test_malformed_payloads_built_in_a_test_are_the_harness_mutations() -> None:
+    for broken in drawn(malformed_payloads(kinds=["truncated"]), 50):
+        assert isinstance(broken, str | bytes)
+        with pytest.raises(ValueError):
+            json.loads(broken)
+    for steered in drawn(malformed_payloads(routes=["vip_desk"], kinds=["prompt_injection"]),
+                         30):
+        assert "vip_desk" in steered["messages"][-1]["text"]
+
+
+def test_wrong_type_can_join_the_messages_into_one_text() -> None:
+    payload = {"messages": [{"role": "customer", "text": "first"}, {"role": "agent"},
+                            "a loose line"]}
+    joined = {json.dumps(mutated_payload["messages"]) for seed in range(40)
+              if isinstance((mutated_payload := apply_mutation(
+                  "wrong_type", payload, random.Random(seed)))["messages"], str)}
+    assert joined == {json.dumps("first\n\na loose line")}
