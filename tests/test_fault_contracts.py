@@ -484,3 +484,21 @@ def test_an_unknown_mutation_lists_the_known_ones():
         apply_mutation("no_such_thing", {}, random.Random(0))
     listed = str(info.value).strip("'\"").split("known mutations: ")[1]
     assert listed.split(", ") == list(MUTATIONS)
+
+
+def test_answer_faults_leave_a_lookup_call_alone():
+    """A tool call that carries no route (a lookup) is not an answer to change."""
+    for kind in ("off_taxonomy", "wrong_schema"):
+        lookup = tool_completion({"customer_id": "c-1"}, name="lookup_customer")
+        lookup.routes, lookup.route_key = [], None
+        assert injector(kind).rewrite(call(), lookup) is False
+        assert json.loads(lookup.tool_calls[0].arguments) == {"customer_id": "c-1"}
+
+
+def test_a_wrong_schema_renames_a_category_field_to_another_name():
+    for seed in range(20):
+        c = completion(data={"category": "billing"}, route_key="category", confidence_key=None,
+                       content=json.dumps({"category": "billing"}))
+        injector("wrong_schema", seed=seed).rewrite(call(), c)
+        answer = json.loads(c.content or "")
+        assert not (isinstance(answer, dict) and "category" in answer)

@@ -470,3 +470,68 @@ def test_wrong_type_can_join_the_messages_into_one_text() -> None:
               if isinstance((mutated_payload := apply_mutation(
                   "wrong_type", payload, random.Random(seed)))["messages"], str)}
     assert joined == {json.dumps("first\n\na loose line")}
+
+
+def test_invalid_utf8_lands_inside_a_text_field() -> None:
+    payload = {"id": "T-1", "subject": "Refund", "customer": {"id": "c-1", "name": "Ann"},
+               "messages": [{"role": "customer", "text": "Please refund me"}]}
+    texts = {"subject", "name", "text"}
+    hit = set()
+    for seed in range(60):
+        body = apply_mutation("bad_encoding", payload, random.Random(seed))
+        if not isinstance(body, bytes):
+            continue
+        with pytest.raises(UnicodeDecodeError):
+            body.decode("utf-8")
+        parsed = json.loads(body.decode("utf-8", errors="replace"))
+        changed = {path for path, value in leaves(parsed)
+                   if isinstance(value, str) and "\ufffd" in value}
+        assert len(changed) == 1
+        hit |= {str(path[-1]) for path in changed}
+        original = dict(leaves(payload))
+        for path, value in leaves(parsed):
+            if isinstance(value, str) and path not in changed:
+                assert original[path] == value
+    assert hit == texts
+
+
+def test_invalid_utf8_in_a_payload_without_text_goes_into_a_subject() -> None:
+    for seed in range(40):
+        body = apply_mutation("bad_encoding", {"id": "T-1"}, random.Random(seed))
+        if isinstance(body, bytes):
+            parsed = json.loads(body.decode("utf-8", errors="replace"))
+            assert parsed["id"] == "T-1" and set(parsed) == {"id", "subject"}
+            assert "\ufffd" in parsed["subject"]
+            return
+    pytest.fail("no seed took the invalid-bytes branch")
+
+
+def test_invalid_utf8_after_a_body_that_is_not_an_object() -> None:
+    for seed in range(40):
+        body = apply_mutation("bad_encoding", ["a", "b"], random.Random(seed))
+        if isinstance(body, bytes):
+            assert body.startswith(json.dumps(["a", "b"]).encode("utf-8"))
+            with pytest.raises(UnicodeDecodeError):
+                body.decode("utf-8")
+            return
+    pytest.fail("no seed took the invalid-bytes branch")
+
+
+def test_a_customer_name_is_text_a_person_wrote() -> None:
+    payload = {"customer": {"id": "c-1", "name": "José"}}
+    garbled = [apply_mutation("control_chars", payload, random.Random(seed))["customer"]["name"]
+               for seed in range(5)]
+    assert all(name != "José" for name in garbled)
+
+
+def test_null_values_nulls_top_level_and_nested_fields() -> None:
+    top, nested = set(), set()
+    for seed in range(80):
+        out = apply_mutation("null_values", BASE, random.Random(seed))
+        top |= {key for key, value in out.items() if value is None}
+        if isinstance(out.get("customer"), dict):
+            nested |= {f"customer.{k}" for k, v in out["customer"].items() if v is None}
+        if isinstance(out.get("messages"), list) and out["messages"][0]["text"] is None:
+            nested.add("messages.0.text")
+    assert top == set(BASE)
+    assert nested == {"customer.id", "customer.name", "messages.0.text"}
