@@ -502,3 +502,15 @@ def test_a_wrong_schema_renames_a_category_field_to_another_name():
         injector("wrong_schema", seed=seed).rewrite(call(), c)
         answer = json.loads(c.content or "")
         assert not (isinstance(answer, dict) and "category" in answer)
+
+
+def test_an_injector_without_its_own_stream_is_still_reproducible():
+    cls = fault_injectors.get("reset")
+    draws = [[cls(cls.Params()).after(call(), 1.0, SimResponse())[0] for _ in range(3)]
+             for _ in range(2)]
+    assert draws[0] == draws[1]
+
+
+def test_spans_end_where_the_horizon_meets_a_cycle_start():
+    s = Schedule(start=10.0, end=1000.0, every=100.0, for_=30.0)
+    assert s.spans(210.0) == [(10.0, 40.0), (110.0, 140.0)]

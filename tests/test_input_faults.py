@@ -535,3 +535,28 @@ def test_null_values_nulls_top_level_and_nested_fields() -> None:
             nested.add("messages.0.text")
     assert top == set(BASE)
     assert nested == {"customer.id", "customer.name", "messages.0.text"}
+
+
+def test_truncation_can_cut_anywhere_and_a_one_character_body_to_nothing() -> None:
+    payload = {"a": 1}  # '{"a": 1}': 8 characters, 8 bytes
+    whole = json.dumps(payload)
+    texts, data = set(), set()
+    for seed in range(400):
+        out = apply_mutation("truncated", payload, random.Random(seed))
+        (data if isinstance(out, bytes) else texts).add(len(out))
+    assert texts == data == set(range(1, len(whole)))
+    assert {apply_mutation("truncated", "x", random.Random(s)) for s in range(20)} <= {"", b""}
+
+
+def test_a_payload_without_messages_gets_one_to_write_into() -> None:
+    out = apply_mutation("prompt_injection", {"id": "T-1"}, random.Random(0))
+    assert out["messages"][0]["role"] == "customer" and len(out["messages"]) == 1
+    assert "Ignore" in out["messages"][0]["text"]
+
+
+@pytest.mark.parametrize("kind", ["missing_field", "null_values", "wrong_type"])
+def test_a_messages_object_instead_of_a_list_is_handled(kind: str) -> None:
+    payload = {"id": "T-1", "messages": {"text": "hi"}, "customer": {"id": "c-1"}}
+    for seed in range(30):
+        out = apply_mutation(kind, payload, random.Random(seed))
+        assert out != payload
