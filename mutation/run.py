@@ -158,6 +158,25 @@ m.cli.main(["print-time-estimates", *sys.argv[1:]], standalone_mode=False)
 """
 
 
+#: Prints each named mutant's diff as JSON, in one process (`mutmut show` is one each).
+DIFFS = """
+import json
+import sys
+from mutmut.mutation.diff_apply import find_mutant, get_diff_for_mutant
+names = json.load(sys.stdin)
+print(json.dumps({n: get_diff_for_mutant(n, path=find_mutant(n).path) for n in names}))
+"""
+
+
+def diffs(root: Path, names: list[str]) -> dict[str, str]:
+    """The diffs of the named mutants."""
+    done = subprocess.run([sys.executable, "-c", DIFFS], cwd=root, text=True,
+                          input=json.dumps(names), capture_output=True)
+    if done.returncode != 0:
+        raise SystemExit(f"reading the mutants' diffs failed:\n{done.stderr[-3000:]}")
+    return dict(json.loads(done.stdout))
+
+
 def all_mutants(root: Path) -> list[str]:
     """Every mutant of the package, by name (once generated)."""
     lines = mutmut(root, "results", "--all", "true").splitlines()
@@ -215,9 +234,8 @@ def run_package(package: Package, max_children: int, only: list[str] | None = No
             name, sep, status = line.strip().rpartition(": ")
             if sep and name and (only is None or name in only):
                 outcome.statuses[name] = status
-        for name, status in outcome.statuses.items():
-            if status in ("survived", "no tests"):
-                outcome.diffs[name] = mutmut(root, "show", name)
+        survivors = [n for n, s in outcome.statuses.items() if s in ("survived", "no tests")]
+        outcome.diffs = diffs(root, survivors)
         return outcome
 
 

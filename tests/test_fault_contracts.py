@@ -514,3 +514,21 @@ def test_an_injector_without_its_own_stream_is_still_reproducible():
 def test_spans_end_where_the_horizon_meets_a_cycle_start():
     s = Schedule(start=10.0, end=1000.0, every=100.0, for_=30.0)
     assert s.spans(210.0) == [(10.0, 40.0), (110.0, 140.0)]
+
+
+def test_a_plugin_registers_its_kind_through_the_entry_point_group(tmp_path, monkeypatch):
+    """A package that declares `simharness.fault_injectors` entry points adds its kinds."""
+    (tmp_path / "sim_plugin.py").write_text(
+        "from fault_injectors import FaultInjector\n\n"
+        "class Gremlin(FaultInjector):\n    kind = 'gremlin'\n")
+    info = tmp_path / "sim_plugin-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: sim-plugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(
+        "[simharness.fault_injectors]\ngremlin = sim_plugin:Gremlin\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(fault_injectors, "_ENTRY_POINTS_LOADED", False)
+    monkeypatch.setitem(fault_injectors._REGISTRY, "gremlin", None)  # restored afterwards
+    del fault_injectors._REGISTRY["gremlin"]
+    assert fault_injectors.get("gremlin").__name__ == "Gremlin"
+    assert "gremlin" in fault_injectors.known_kinds()
