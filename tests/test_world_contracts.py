@@ -4,8 +4,11 @@ describe."""
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -67,3 +70,153 @@ def test_rate_limit_reset_headers_are_go_durations_as_openai_writes_them():
     assert [go_duration(s) for s in (0.12, 17.3, 360.0)] == ["120ms", "17.3s", "6m0s"]
     for seconds in (0.001, 0.5, 1.0, 1.25, 59.999, 60.0, 61.5, 119.0, 754.125):
         assert parse_go_duration(go_duration(seconds)) == pytest.approx(seconds, abs=5e-4)
+
+
+# -- every API answers in its provider's own wire format -----------------------------------
+# The SDKs read responses leniently (an unknown or misspelt field is kept, a missing
+# optional one is None), so going through them does not show a wrong field name. Here
+# every body and stream event the simulated APIs send is validated against the SDK's own
+# type for it, and a field that type does not know is an error.
+
+openai = pytest.importorskip("openai")
+anthropic = pytest.importorskip("anthropic")
+
+ROUTING_SCHEMA = {"type": "object", "additionalProperties": False,
+                  "required": ["route", "confidence"],
+                  "properties": {"route": {"type": "string",
+                                           "enum": ["billing", "technical", "account"]},
+                                 "confidence": {"type": "number"}}}
+LOOKUP = {"name": "lookup_customer", "description": "The customer's CRM record.",
+          "parameters": {"type": "object", "required": ["customer_id"],
+                         "properties": {"customer_id": {"type": "string"}}}}
+ROUTE = {"name": "route_ticket", "description": "Route the ticket.",
+         "parameters": ROUTING_SCHEMA}
+
+
+def requests_for(text: str) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """(path, extra headers, body) of one request of each kind to each API."""
+    chat = {"model": "large", "messages": [{"role": "user", "content": text}]}
+    tools = [{"type": "function", "function": LOOKUP}, {"type": "function", "function": ROUTE}]
+    schema = {"type": "json_schema",
+              "json_schema": {"name": "routing", "schema": ROUTING_SCHEMA, "strict": True}}
+    responses = {"model": "large", "input": text}
+    flat_tools = [{"type": "function", **ROUTE}]
+    messages = {"model": "large", "max_tokens": 300,
+                "messages": [{"role": "user", "content": text}]}
+    anthropic_tools = [{"name": ROUTE["name"], "description": ROUTE["description"],
+                        "input_schema": ROUTING_SCHEMA}]
+    version = {"anthropic-version": "2023-06-01"}
+    streamed = {"stream": True}
+    return [
+        ("/v1/chat/completions", {}, chat),
+        ("/v1/chat/completions", {}, {**chat, "tools": tools, "tool_choice": "required"}),
+        ("/v1/chat/completions", {}, {**chat, "response_format": schema}),
+        ("/v1/chat/completions", {}, {**chat, **streamed,
+                                      "stream_options": {"include_usage": True}}),
+        ("/v1/chat/completions", {}, {**chat, **streamed, "tools": tools,
+                                      "tool_choice": "required"}),
+        ("/v1/responses", {}, responses),
+        ("/v1/responses", {}, {**responses, "tools": flat_tools, "tool_choice": "required"}),
+        ("/v1/responses", {}, {**responses, "text": {"format": {
+            "type": "json_schema", "name": "routing", "schema": ROUTING_SCHEMA}}}),
+        ("/v1/responses", {}, {**responses, **streamed}),
+        ("/v1/responses", {}, {**responses, **streamed, "tools": flat_tools,
+                               "tool_choice": "required"}),
+        ("/v1/messages", version, messages),
+        ("/v1/messages", version, {**messages, "tools": anthropic_tools,
+                                   "tool_choice": {"type": "any"}}),
+        ("/v1/messages", version, {**messages, **streamed}),
+        ("/v1/messages", version, {**messages, **streamed, "tools": anthropic_tools,
+                                   "tool_choice": {"type": "any"}}),
+        ("/v1/chat/completions", {}, {**chat, "model": "no-such-model"}),
+        ("/v1/messages", version, {**messages, "model": "no-such-model"}),
+    ]
+
+
+def sse_events(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line[len("data: "):]) for line in text.splitlines()
+            if line.startswith("data: ") and line != "data: [DONE]"]
+
+
+@pytest.fixture(scope="module")
+def wire() -> list[tuple[str, dict[str, Any], int, str]]:
+    """(path, request body, status, response text) of each request, under refusals."""
+    from conftest import make_scenario
+
+    import simharness as sh
+
+    seen: list[tuple[str, dict[str, Any], int, str]] = []
+
+    def agent(payload: dict[str, Any], ctx: Any) -> str:
+        for path, headers, body in requests_for(payload["messages"][0]["text"]):
+            reply = ctx.http.post(ctx.base_urls["llm"] + path, json=body, headers=headers)
+            seen.append((path, body, reply.status_code, reply.text))
+        return "billing"
+
+    sh.run(make_scenario(duration="1m", faults=[
+        {"name": "refuses", "target": "llm", "kind": "refusal", "probability": 0.3}]),
+        agent=agent)
+    return seen
+
+
+#: Fields the real API sends that the SDK's type does not model (the Responses API's
+#: response object carries `store`, as its API reference shows).
+UNMODELLED = {"Response": {"store"}}
+
+
+def no_unknown_fields(value: Any, where: str = "") -> None:
+    from pydantic import BaseModel
+
+    if isinstance(value, BaseModel):
+        unknown = set(value.model_extra or {}) - UNMODELLED.get(type(value).__name__, set())
+        assert not unknown, f"{where}: fields the SDK does not know: {sorted(unknown)}"
+        for name in type(value).model_fields:
+            no_unknown_fields(getattr(value, name), f"{where}.{name}")
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            no_unknown_fields(item, f"{where}[{i}]")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            no_unknown_fields(item, f"{where}.{key}")
+
+
+def sdk_type(path: str, streamed: bool, status: int) -> Any:
+    from anthropic.types import ErrorResponse, Message, RawMessageStreamEvent
+    from openai.types.chat import ChatCompletion, ChatCompletionChunk
+    from openai.types.responses import Response, ResponseStreamEvent
+
+    if status >= 400:
+        return ErrorResponse if path == "/v1/messages" else None
+    return {("/v1/chat/completions", False): ChatCompletion,
+            ("/v1/chat/completions", True): ChatCompletionChunk,
+            ("/v1/responses", False): Response, ("/v1/responses", True): ResponseStreamEvent,
+            ("/v1/messages", False): Message,
+            ("/v1/messages", True): RawMessageStreamEvent}[path, streamed]
+
+
+@functools.cache
+def adapter(kind: Any) -> Any:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(kind)
+
+
+def test_every_api_answers_in_its_providers_wire_format(wire):
+    from openai.types import ErrorObject
+
+    assert {(status == 200) == (body["model"] != "no-such-model")
+            for _, body, status, _ in wire} == {True}
+    for path, body, status, text in wire:
+        streamed = bool(body.get("stream")) and status == 200
+        kind = sdk_type(path, streamed, status)
+        documents = sse_events(text) if streamed else [json.loads(text)]
+        assert documents
+        for document in documents:
+            if document == {"type": "ping"} and path == "/v1/messages":
+                continue  # Anthropic's keep-alive event, which the SDK skips
+            if kind is None:  # OpenAI's error body
+                assert set(document) == {"error"}
+                no_unknown_fields(ErrorObject.model_validate(document["error"]), path)
+            else:
+                no_unknown_fields(adapter(kind).validate_python(document),
+                                  f"{path} {document.get('type', '')}")

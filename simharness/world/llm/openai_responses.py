@@ -180,7 +180,7 @@ class OpenAIResponses(Provider):
             **request.note("echo"),
             "usage": None if status == "in_progress" else {
                 "input_tokens": completion.tokens_in,
-                "input_tokens_details": {"cached_tokens": 0},
+                "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
                 "output_tokens": completion.tokens_out,
                 "output_tokens_details": {"reasoning_tokens": 0},
                 "total_tokens": completion.tokens_in + completion.tokens_out},
