@@ -205,7 +205,8 @@ def test_off_taxonomy_answers_a_label_outside_the_routes():
         assert answer["confidence"] == 0.9 and answer["route"] not in ROUTES
         labels.add(answer["route"])
     assert labels == set(OFF_TAXONOMY_LABELS)  # the default draws from all of them
-    plain = completion(data=None, route_key=None, content="billing", structured=False)
+    plain = completion(data=None, route_key=None, confidence_key=None, content="billing",
+                       structured=False)
     injector("off_taxonomy", label="sales").rewrite(call(), plain)
     assert json.loads(plain.content or "") == {"route": "sales", "confidence": 0.9}
 

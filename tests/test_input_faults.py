@@ -472,6 +472,12 @@ def test_wrong_type_can_join_the_messages_into_one_text() -> None:
     assert joined == {json.dumps("first\n\na loose line")}
 
 
+def parsed_at(obj: Any, path: Path) -> Any:
+    for key in path:
+        obj = obj[key]
+    return obj
+
+
 def test_invalid_utf8_lands_inside_a_text_field() -> None:
     payload = {"id": "T-1", "subject": "Refund", "customer": {"id": "c-1", "name": "Ann"},
                "messages": [{"role": "customer", "text": "Please refund me"}]}
@@ -489,6 +495,14 @@ def test_invalid_utf8_lands_inside_a_text_field() -> None:
         assert len(changed) == 1
         hit |= {str(path[-1]) for path in changed}
         original = dict(leaves(payload))
+        (path,) = changed
+        before, after = original[path], parsed_at(parsed, path)
+        same_start = next(i for i, (a, b) in enumerate(zip(before + "\0", after, strict=False))
+                          if a != b)
+        same_end = next(i for i, (a, b) in enumerate(zip(before[::-1] + "\0", after[::-1],
+                                                         strict=False)) if a != b)
+        assert same_start + same_end >= len(before)  # only something inserted
+        assert len(after) - len(before) <= 8  # one short run of bad bytes
         for path, value in leaves(parsed):
             if isinstance(value, str) and path not in changed:
                 assert original[path] == value
