@@ -220,3 +220,96 @@ def test_every_api_answers_in_its_providers_wire_format(wire):
             else:
                 no_unknown_fields(adapter(kind).validate_python(document),
                                   f"{path} {document.get('type', '')}")
+
+
+def test_model_lists_and_embeddings_are_in_each_providers_wire_format():
+    from anthropic.types import ModelInfo
+    from conftest import make_scenario
+    from openai.types import CreateEmbeddingResponse, Model
+
+    import simharness as sh
+
+    seen: dict[str, Any] = {}
+
+    def agent(payload: dict[str, Any], ctx: Any) -> str:
+        llm, version = ctx.base_urls["llm"], {"anthropic-version": "2023-06-01"}
+        get = lambda path, **kw: ctx.http.get(llm + path, **kw)  # noqa: E731
+        seen.update(
+            openai_list=get("/v1/models").json(), openai_one=get("/v1/models/large").json(),
+            openai_missing=get("/v1/models/nope"),
+            anthropic_list=get("/v1/models", headers=version).json(),
+            anthropic_one=get("/v1/models/small", headers=version).json(),
+            anthropic_missing=get("/v1/models/nope", headers=version),
+            embeddings=ctx.http.post(llm + "/v1/embeddings", json={
+                "model": "text-embedding-3-small", "input": ["refund please", "a crash"],
+                "dimensions": 8}).json(),
+            unknown_embedding=ctx.http.post(llm + "/v1/embeddings", json={
+                "model": "nope", "input": "x"}))
+        return "billing"
+
+    sh.run(make_scenario(duration="5s"), agent=agent)
+    names = ["small", "large", "text-embedding-3-small", "text-embedding-3-large"]
+    listed = seen["openai_list"]
+    assert set(listed) == {"object", "data"} and listed["object"] == "list"
+    assert {m["id"] for m in listed["data"]} >= set(names)
+    for model in [*listed["data"], seen["openai_one"]]:
+        no_unknown_fields(Model.model_validate(model), "/v1/models")
+    assert seen["openai_one"]["id"] == "large"
+    anthropic_list = seen["anthropic_list"]
+    ids = [m["id"] for m in anthropic_list["data"]]
+    assert set(ids) >= set(names) and anthropic_list["has_more"] is False
+    assert (anthropic_list["first_id"], anthropic_list["last_id"]) == (ids[0], ids[-1])
+    for model in [*anthropic_list["data"], seen["anthropic_one"]]:
+        no_unknown_fields(ModelInfo.model_validate(model), "/v1/models (anthropic)")
+    assert seen["anthropic_one"]["id"] == "small"
+    missing = seen["openai_missing"]
+    assert missing.status_code == 404 and "nope" in missing.json()["error"]["message"]
+    assert missing.json()["error"]["code"] == "model_not_found"
+    gone = seen["anthropic_missing"]
+    assert gone.status_code == 404 and gone.json()["error"] == {
+        "type": "not_found_error", "message": "model: nope"}
+    embedded = CreateEmbeddingResponse.model_validate(seen["embeddings"])
+    no_unknown_fields(embedded, "/v1/embeddings")
+    assert [len(e.embedding) for e in embedded.data] == [8, 8]
+    unknown = seen["unknown_embedding"]
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "model_not_found"
+    assert "text-embedding-3-small" in unknown.json()["error"]["message"]
+
+
+def test_an_answer_longer_than_max_tokens_is_cut_there():
+    from conftest import make_scenario
+
+    import simharness as sh
+
+    seen: list[tuple[int, dict[str, Any], dict[str, Any], dict[str, Any]]] = []
+
+    def agent(payload: dict[str, Any], ctx: Any) -> str:
+        url = ctx.base_urls["llm"] + "/v1/chat/completions"
+        body = {"model": "large", "messages": [{"role": "user",
+                                                "content": payload["messages"][0]["text"]}]}
+        whole = ctx.http.post(url, json=body).json()
+        n = whole["usage"]["completion_tokens"]
+        exact = ctx.http.post(url, json={**body, "max_tokens": n}).json()
+        short = ctx.http.post(url, json={**body, "max_tokens": n - 1}).json()
+        seen.append((n, whole, exact, short))
+        return "billing"
+
+    sh.run(make_scenario(duration="20s"), agent=agent)
+    assert seen
+    exactly = 0  # answers exactly max_tokens long, which are not cut
+    for n, _, *limited in seen:
+        assert n >= 8
+        for limit, answer in zip((n, n - 1), limited, strict=True):
+            used = answer["usage"]["completion_tokens"]
+            content = answer["choices"][0]["message"]["content"]
+            if answer["choices"][0]["finish_reason"] == "stop":
+                assert used <= limit
+                json.loads(content)  # whole
+                exactly += used == limit
+            else:
+                assert answer["choices"][0]["finish_reason"] == "length" and used == limit
+                assert content.startswith('{"route": "') and 0 < len(content) <= 4 * limit
+                with pytest.raises(ValueError):
+                    json.loads(content)
+    assert exactly and any(a["choices"][0]["finish_reason"] == "length"
+                           for _, _, _, a in seen)

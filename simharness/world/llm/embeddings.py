@@ -164,7 +164,7 @@ def list_models(path: str, service: Any, anthropic: bool) -> SimResponse:
     created = int(service.epoch_s)
     if anthropic:
         entries = [{"type": "model", "id": n, "display_name": n,
-                    "created_at": "2024-01-01T00:00:00Z"} for n in names]
+                    "created_at": "2024-01-01T00:00:00Z", "lifecycle": "active"} for n in names]
     else:
         entries = [{"id": n, "object": "model", "created": created, "owned_by": "simharness"}
                    for n in names]
