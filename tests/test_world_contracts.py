@@ -138,9 +138,9 @@ def sse_events(text: str) -> list[dict[str, Any]]:
             if line.startswith("data: ") and line != "data: [DONE]"]
 
 
-@pytest.fixture(scope="module")
 def wire() -> list[tuple[str, dict[str, Any], int, str]]:
-    """(path, request body, status, response text) of each request, under refusals."""
+    """(path, request body, status, response text) of each request; every answer in the
+    second half of the run is a refusal."""
     from conftest import make_scenario
 
     import simharness as sh
@@ -153,9 +153,11 @@ def wire() -> list[tuple[str, dict[str, Any], int, str]]:
             seen.append((path, body, reply.status_code, reply.text))
         return "billing"
 
-    sh.run(make_scenario(duration="1m", faults=[
-        {"name": "refuses", "target": "llm", "kind": "refusal", "probability": 0.3}]),
-        agent=agent)
+    result = sh.run(make_scenario(duration="1m", faults=[
+        {"name": "refuses", "target": "llm", "kind": "refusal", "at": "30s"}]), agent=agent)
+    assert result.records and all(r.status == "ok" for r in result.records), \
+        [r.error for r in result.records if r.status != "ok"][:1]
+    assert len(seen) == len(result.records) * len(requests_for(""))
     return seen
 
 
@@ -201,12 +203,14 @@ def adapter(kind: Any) -> Any:
     return TypeAdapter(kind)
 
 
-def test_every_api_answers_in_its_providers_wire_format(wire):
+def test_every_api_answers_in_its_providers_wire_format():
     from openai.types import ErrorObject
 
+    seen = wire()
+
     assert {(status == 200) == (body["model"] != "no-such-model")
-            for _, body, status, _ in wire} == {True}
-    for path, body, status, text in wire:
+            for _, body, status, _ in seen} == {True}
+    for path, body, status, text in seen:
         streamed = bool(body.get("stream")) and status == 200
         kind = sdk_type(path, streamed, status)
         documents = sse_events(text) if streamed else [json.loads(text)]
@@ -220,6 +224,14 @@ def test_every_api_answers_in_its_providers_wire_format(wire):
             else:
                 no_unknown_fields(adapter(kind).validate_python(document),
                                   f"{path} {document.get('type', '')}")
+            usage = (document.get("response") or document).get("usage") or {}
+            if "total_tokens" in usage:  # the total is the sum of its parts
+                parts = ("prompt_tokens", "completion_tokens") if "prompt_tokens" in usage \
+                    else ("input_tokens", "output_tokens")
+                assert usage["total_tokens"] == sum(usage[p] for p in parts)
+    refused = [text for path, body, _, text in seen
+               if path == "/v1/responses" and body.get("stream") and '"refusal"' in text]
+    assert refused  # refusals were streamed too
 
 
 def test_model_lists_and_embeddings_are_in_each_providers_wire_format():
@@ -243,6 +255,10 @@ def test_model_lists_and_embeddings_are_in_each_providers_wire_format():
             embeddings=ctx.http.post(llm + "/v1/embeddings", json={
                 "model": "text-embedding-3-small", "input": ["refund please", "a crash"],
                 "dimensions": 8}).json(),
+            tokens=ctx.http.post(llm + "/v1/embeddings", json={
+                "model": "text-embedding-3-small", "input": [[9906, 1917], [15339]]}).json(),
+            list_type=ctx.http.get(llm + "/v1/models").headers.get("content-type"),
+            one_type=ctx.http.get(llm + "/v1/models/small").headers.get("content-type"),
             unknown_embedding=ctx.http.post(llm + "/v1/embeddings", json={
                 "model": "nope", "input": "x"}))
         return "billing"
@@ -271,6 +287,8 @@ def test_model_lists_and_embeddings_are_in_each_providers_wire_format():
     embedded = CreateEmbeddingResponse.model_validate(seen["embeddings"])
     no_unknown_fields(embedded, "/v1/embeddings")
     assert [len(e.embedding) for e in embedded.data] == [8, 8]
+    assert [e["index"] for e in seen["tokens"]["data"]] == [0, 1]  # token arrays in
+    assert seen["list_type"] == seen["one_type"] == "application/json"
     unknown = seen["unknown_embedding"]
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "model_not_found"
     assert "text-embedding-3-small" in unknown.json()["error"]["message"]
@@ -313,3 +331,52 @@ def test_an_answer_longer_than_max_tokens_is_cut_there():
                     json.loads(content)
     assert exactly and any(a["choices"][0]["finish_reason"] == "length"
                            for _, _, _, a in seen)
+
+
+def test_a_response_format_schema_is_billed_as_prompt_tokens():
+    """A schema (and tool definitions) the request sends count as input, about four
+    characters a token, on top of the prompt."""
+    from conftest import make_scenario
+
+    import simharness as sh
+
+    seen: list[tuple[int, int, int]] = []
+    fmt = {"format": {"type": "json_schema", "name": "routing", "schema": ROUTING_SCHEMA}}
+    tools = [{"type": "function", **LOOKUP}]
+
+    def agent(payload: dict[str, Any], ctx: Any) -> str:
+        text = payload["messages"][0]["text"]
+
+        def tokens(**extra: Any) -> int:
+            reply = ctx.http.post(ctx.base_urls["llm"] + "/v1/responses", json={
+                "model": "large", "input": text, "tool_choice": "none", **extra})
+            return int(reply.json()["usage"]["input_tokens"])
+
+        seen.append((tokens(), tokens(text=fmt), tokens(text=fmt, tools=tools)))
+        return "billing"
+
+    sh.run(make_scenario(duration="10s"), agent=agent)
+    schema_tokens = len(json.dumps(ROUTING_SCHEMA)) / 4
+    tool_tokens = len(json.dumps(tools)) / 4
+    assert seen
+    for bare, with_schema, with_both in seen:
+        assert with_schema - bare == pytest.approx(schema_tokens, abs=2)
+        assert with_both - with_schema == pytest.approx(tool_tokens, abs=tool_tokens / 2)
+
+
+def test_an_async_client_reaching_a_real_host_is_blocked_with_a_clear_error():
+    import httpx
+    from conftest import make_scenario
+
+    import simharness as sh
+
+    async def agent(payload: dict[str, Any], ctx: Any) -> str:
+        async with httpx.AsyncClient() as client:
+            await client.get("https://api.example.com/v1/models", timeout=5)
+        return "billing"
+
+    result = sh.run(make_scenario(duration="5s"), agent=agent)
+    assert result.records
+    assert all(r.status == "error" and "real network is disabled" in (r.error or "")
+               for r in result.records)
+    assert result.diagnostics["blocked_hosts"] == {"api.example.com": len(result.records)}
