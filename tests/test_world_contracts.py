@@ -380,3 +380,94 @@ def test_an_async_client_reaching_a_real_host_is_blocked_with_a_clear_error():
     assert all(r.status == "error" and "real network is disabled" in (r.error or "")
                for r in result.records)
     assert result.diagnostics["blocked_hosts"] == {"api.example.com": len(result.records)}
+
+
+SLOW_TOKENS = {"llm": {"tiers": {"large": {"latency": {"dist": "fixed", "value": "1s"},
+                                           "per_output_token": "500ms"}}}}
+
+
+def test_a_streamed_answer_takes_as_long_as_the_same_answer_unstreamed():
+    """Deltas come at the tier's pace per output token on every API, so streaming an
+    answer does not make it arrive sooner."""
+    from conftest import make_scenario
+
+    import simharness as sh
+
+    seen: list[tuple[str, float, float, int]] = []
+    version = {"anthropic-version": "2023-06-01"}
+
+    def agent(payload: dict[str, Any], ctx: Any) -> str:
+        text = payload["messages"][0]["text"]
+        for path, headers, body, usage in (
+                ("/v1/chat/completions", {}, {"model": "large", "messages": [
+                    {"role": "user", "content": text}]}, "completion_tokens"),
+                ("/v1/responses", {}, {"model": "large", "input": text}, "output_tokens"),
+                ("/v1/messages", version, {"model": "large", "max_tokens": 300, "messages": [
+                    {"role": "user", "content": text}]}, "output_tokens")):
+            start = ctx.now
+            whole = ctx.http.post(ctx.base_urls["llm"] + path, json=body, headers=headers)
+            plain = ctx.now - start
+            start = ctx.now
+            with ctx.http.stream("POST", ctx.base_urls["llm"] + path, headers=headers,
+                                 json={**body, "stream": True}) as streamed:
+                for _ in streamed.iter_lines():
+                    pass
+            seen.append((path, plain, ctx.now - start, whole.json()["usage"][usage]))
+        return "billing"
+
+    result = sh.run(make_scenario(duration="20s", world=SLOW_TOKENS), agent=agent)
+    assert all(r.status == "ok" for r in result.records)
+    assert {path for path, *_ in seen} == {"/v1/chat/completions", "/v1/responses",
+                                           "/v1/messages"}
+    for path, plain, streamed, tokens in seen:
+        assert plain == pytest.approx(1.0 + 0.5 * tokens), path
+        assert streamed == pytest.approx(plain, abs=0.5 * 3), path  # a few tokens of rounding
+
+
+def test_a_function_call_answered_in_the_input_is_not_called_again():
+    from conftest import make_scenario
+
+    import simharness as sh
+
+    seen: list[Any] = []
+    tools = [{"type": "function", **LOOKUP}, {"type": "function", **ROUTE}]
+
+    def agent(payload: dict[str, Any], ctx: Any) -> str:
+        url = ctx.base_urls["llm"] + "/v1/responses"
+        text = f"Customer {payload['customer']['id']}: {payload['messages'][0]['text']}"
+        first = ctx.http.post(url, json={"model": "large", "input": text, "tools": tools}).json()
+        calls = [item for item in first["output"] if item["type"] == "function_call"]
+        assert [c["name"] for c in calls] == ["lookup_customer"]
+        items = [{"role": "user", "content": text}, *calls,
+                 *({"type": "function_call_output", "call_id": c["call_id"],
+                    "output": json.dumps({"value": 10})} for c in calls)]
+        second = ctx.http.post(url, json={"model": "large", "input": items,
+                                          "tools": tools}).json()
+        seen.append([item.get("name") for item in second["output"]
+                     if item["type"] == "function_call"])
+        return "billing"
+
+    result = sh.run(make_scenario(duration="10s"), agent=agent)
+    assert all(r.status == "ok" for r in result.records), result.records[0].error
+    assert seen and all(names == ["route_ticket"] for names in seen)
+
+
+def test_responses_input_must_be_a_string_or_an_array():
+    from conftest import make_scenario
+
+    import simharness as sh
+
+    seen: list[tuple[int, int]] = []
+
+    def agent(payload: dict[str, Any], ctx: Any) -> str:
+        url = ctx.base_urls["llm"] + "/v1/responses"
+        wrong = ctx.http.post(url, json={"model": "large", "input": 42})
+        only_instructions = ctx.http.post(url, json={"model": "large",
+                                                     "instructions": "Route tickets."})
+        seen.append((wrong.status_code, only_instructions.status_code))
+        assert "Invalid type for 'input'" in wrong.json()["error"]["message"]
+        return "billing"
+
+    result = sh.run(make_scenario(duration="5s"), agent=agent)
+    assert all(r.status == "ok" for r in result.records)
+    assert seen and set(seen) == {(400, 200)}
