@@ -471,3 +471,38 @@ def test_responses_input_must_be_a_string_or_an_array():
     result = sh.run(make_scenario(duration="5s"), agent=agent)
     assert all(r.status == "ok" for r in result.records)
     assert seen and set(seen) == {(400, 200)}
+
+
+def test_a_tool_use_answered_by_a_tool_result_is_not_called_again():
+    from conftest import make_scenario
+
+    import simharness as sh
+
+    seen: list[Any] = []
+    tools = [{"name": LOOKUP["name"], "description": LOOKUP["description"],
+              "input_schema": LOOKUP["parameters"]},
+             {"name": ROUTE["name"], "description": ROUTE["description"],
+              "input_schema": ROUTING_SCHEMA}]
+
+    def agent(payload: dict[str, Any], ctx: Any) -> str:
+        url, version = ctx.base_urls["llm"] + "/v1/messages", {"anthropic-version": "2023-06-01"}
+        text = f"Customer {payload['customer']['id']}: {payload['messages'][0]['text']}"
+        ask = {"model": "large", "max_tokens": 300, "system": "You route tickets.",
+               "tools": tools}
+        first = ctx.http.post(url, headers=version, json={
+            **ask, "messages": [{"role": "user", "content": text}]}).json()
+        uses = [block for block in first["content"] if block["type"] == "tool_use"]
+        assert [u["name"] for u in uses] == ["lookup_customer"]
+        second = ctx.http.post(url, headers=version, json={**ask, "messages": [
+            {"role": "user", "content": text},
+            {"role": "assistant", "content": first["content"]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": u["id"],
+                                          "content": json.dumps({"value": 10})}
+                                         for u in uses]}]}).json()
+        seen.append([block["name"] for block in second["content"]
+                     if block["type"] == "tool_use"])
+        return "billing"
+
+    result = sh.run(make_scenario(duration="10s"), agent=agent)
+    assert all(r.status == "ok" for r in result.records), result.records[0].error
+    assert seen and all(names == ["route_ticket"] for names in seen)
