@@ -506,3 +506,28 @@ def test_a_tool_use_answered_by_a_tool_result_is_not_called_again():
     result = sh.run(make_scenario(duration="10s"), agent=agent)
     assert all(r.status == "ok" for r in result.records), result.records[0].error
     assert seen and all(names == ["route_ticket"] for names in seen)
+
+
+def test_a_forced_lookup_tool_is_called_with_the_customers_id():
+    from conftest import make_scenario
+
+    import simharness as sh
+
+    seen: list[tuple[str, Any, str]] = []
+
+    def agent(payload: dict[str, Any], ctx: Any) -> str:
+        customer = payload["customer"]["id"]
+        reply = ctx.http.post(ctx.base_urls["llm"] + "/v1/chat/completions", json={
+            "model": "large", "tools": [{"type": "function", "function": LOOKUP},
+                                        {"type": "function", "function": ROUTE}],
+            "tool_choice": {"type": "function", "function": {"name": "lookup_customer"}},
+            "messages": [{"role": "user", "content": f"Customer {customer}: "
+                                                     f"{payload['messages'][0]['text']}"}]})
+        call = reply.json()["choices"][0]["message"]["tool_calls"][0]["function"]
+        seen.append((call["name"], json.loads(call["arguments"]), customer))
+        return "billing"
+
+    result = sh.run(make_scenario(duration="10s"), agent=agent)
+    assert all(r.status == "ok" for r in result.records), result.records[0].error
+    assert seen and all(name == "lookup_customer" and arguments == {"customer_id": customer}
+                        for name, arguments, customer in seen)
