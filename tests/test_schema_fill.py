@@ -292,3 +292,17 @@ def documents(draw: Any) -> dict[str, Any]:
 @given(schema=documents(), judgement=st.sampled_from([ONE, TWO, Judgement([], 0.5)]))
 def test_any_generated_schema_is_filled_validly(schema, judgement):
     fill(schema, judgement)
+
+
+def test_a_route_named_field_carries_the_route_only_when_it_holds_text() -> None:
+    def obj(field: Any, name: str = "category") -> dict[str, Any]:
+        return {"type": "object", "properties": {name: field}}
+
+    optional_text = {"anyOf": [{"type": "string"}, {"type": "null"}]}
+    assert carries_route(obj(optional_text), ROUTES)
+    assert carries_route(obj({}), ROUTES)  # any value at all
+    assert not carries_route(obj({"type": "integer"}), ROUTES)
+    assert not carries_route(obj({"type": "object", "properties": {"x": {"type": "string"}}}),
+                             ROUTES)
+    assert lookup_parameter(obj(optional_text, "customer_id")) == "customer_id"
+    assert lookup_parameter(obj({"type": "object"}, "customer_id")) is None
