@@ -306,3 +306,14 @@ def test_a_route_named_field_carries_the_route_only_when_it_holds_text() -> None
                              ROUTES)
     assert lookup_parameter(obj(optional_text, "customer_id")) == "customer_id"
     assert lookup_parameter(obj({"type": "object"}, "customer_id")) is None
+
+
+@pytest.mark.parametrize("schema", [
+    {"type": "integer", "minimum": 2.5, "maximum": 3.5},  # float bounds on an integer
+    {"type": "integer", "exclusiveMinimum": 2.5, "exclusiveMaximum": 3.5},
+    {"type": "integer", "multipleOf": 5, "minimum": 1, "maximum": 7},
+    {"type": "number", "multipleOf": 0.25, "minimum": 0.3, "maximum": 0.6},
+])
+def test_a_number_with_a_single_allowed_value_gets_it(schema: dict[str, Any]) -> None:
+    value = fill(schema)  # validated against the schema: each allows only one value
+    assert value == (0.5 if schema["type"] == "number" else 5 if "multipleOf" in schema else 3)
