@@ -531,3 +531,25 @@ def test_a_forced_lookup_tool_is_called_with_the_customers_id():
     assert all(r.status == "ok" for r in result.records), result.records[0].error
     assert seen and all(name == "lookup_customer" and arguments == {"customer_id": customer}
                         for name, arguments, customer in seen)
+
+
+def test_error_answers_a_fault_produces_carry_the_tiers_rate_limit_headers():
+    from conftest import make_scenario
+
+    import simharness as sh
+
+    seen: list[tuple[int, str | None]] = []
+
+    def agent(payload: dict[str, Any], ctx: Any) -> str:
+        reply = ctx.http.post(ctx.base_urls["llm"] + "/v1/chat/completions", json={
+            "model": "large", "messages": [{"role": "user", "content": "hi"}]})
+        seen.append((reply.status_code, reply.headers.get("x-ratelimit-limit-requests")))
+        return "billing"
+
+    sh.run(make_scenario(duration="40s", faults=[
+        {"name": "small-context", "target": "llm.large", "kind": "context_overflow",
+         "at": "0s", "duration": "20s"},
+        {"name": "down", "target": "llm.large", "kind": "http_error", "status": 503,
+         "at": "20s"}]), agent=agent)
+    assert {status for status, _ in seen} == {400, 503}
+    assert {limit for _, limit in seen} == {"1000"}  # the large tier's documented rpm
