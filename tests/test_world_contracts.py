@@ -553,3 +553,30 @@ def test_error_answers_a_fault_produces_carry_the_tiers_rate_limit_headers():
          "at": "20s"}]), agent=agent)
     assert {status for status, _ in seen} == {400, 503}
     assert {limit for _, limit in seen} == {"1000"}  # the large tier's documented rpm
+
+
+def test_flapping_in_a_repeating_window_starts_down_at_each_span():
+    """A fault's own clock (flapping's period, here) starts again with each active span."""
+    import httpx
+    from conftest import make_scenario
+
+    import simharness as sh
+
+    seen: list[tuple[float, bool]] = []
+
+    def agent(payload: dict[str, Any], ctx: Any) -> str:
+        start = ctx.now
+        try:
+            ctx.http.get(f"{ctx.base_urls['crm']}/customers/{payload['customer']['id']}")
+            seen.append((start, False))
+        except httpx.ConnectError:
+            seen.append((start, True))
+        return "billing"
+
+    sh.run(make_scenario(duration="3m", traffic=[{"synthetic": {"rate": "1/s"}}], faults=[
+        {"name": "flaps", "target": "tools.crm", "kind": "flapping", "period": "60s",
+         "down": 0.5, "at": "0s", "every": "90s", "for": "60s"}]), agent=agent)
+    for at, refused in seen:
+        span = at // 90 * 90
+        inside = at - span < 60
+        assert refused == (inside and (at - span) % 60 < 30), at
