@@ -305,10 +305,11 @@ def test_a_fault_counts_only_tickets_it_actually_changed():
     assert 0 < flapped <= len([r for r in result.records if r.arrived_at < 30 + 360])
 
 
-def test_malformed_input_honours_probability():
+@pytest.mark.parametrize("share_of_tickets", [{"probability": 0.2}, {"rate": 0.2}])
+def test_malformed_input_honours_probability(share_of_tickets):
     agent, seen = _payload_probe()
     result = sh.run(make_scenario(duration="5m", faults=[
-        {"name": "some", "kind": "malformed_input", "probability": 0.2}]), agent=agent)
+        {"name": "some", "kind": "malformed_input", **share_of_tickets}]), agent=agent)
     share = sum("some" in r.faults for r in result.records) / len(result.records)
     assert 0.1 < share < 0.3  # ~300 tickets, sd 0.023
 
