@@ -580,3 +580,19 @@ def test_flapping_in_a_repeating_window_starts_down_at_each_span():
         span = at // 90 * 90
         inside = at - span < 60
         assert refused == (inside and (at - span) % 60 < 30), at
+
+
+def test_requests_to_a_simulated_host_says_to_use_httpx():
+    requests = pytest.importorskip("requests")
+    from conftest import make_scenario
+
+    import simharness as sh
+
+    def agent(payload: dict[str, Any], ctx: Any) -> str:
+        requests.get(f"{ctx.base_urls['crm']}/customers/c-1", timeout=5)
+        return "billing"
+
+    result = sh.run(make_scenario(duration="5s"), agent=agent)
+    assert result.records and all(
+        r.status == "error" and "is simulated for httpx clients only; use httpx (or ctx.http) "
+        "for it" in (r.error or "") for r in result.records)
