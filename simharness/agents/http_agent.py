@@ -19,6 +19,7 @@ import contextlib
 import math
 from collections.abc import Generator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from time import monotonic
 from typing import Any
 
@@ -26,9 +27,21 @@ import httpx
 import simpy
 from simpy.rt import RealtimeEnvironment
 
+from fault_injectors import StreamPlan
+
 from ..records import EventScope, current_scope
 from ..world.client_audit import Exchange as AuditedExchange
-from ..world.server import TICKET_HEADER, WORLD_HEADER, Inbox, Pending, WorldServer, request_text
+from ..world.http import SimResponse
+from ..world.server import (
+    COMPLETE,
+    DROPPED,
+    TICKET_HEADER,
+    WORLD_HEADER,
+    Inbox,
+    Pending,
+    WorldServer,
+    request_text,
+)
 from .context import AgentContext
 from .runner import Outcome
 
@@ -157,18 +170,47 @@ class HttpAgentRunner:
         self._pending.add(pending)
 
         def answer(response: Any) -> None:
-            self._pending.discard(pending)
             if exchange is not None:
                 exchange.complete(self.env.now, response.status, response.failure,
                                   response.headers, self.epoch)
             pending.answer(response)
+            if response.stream is not None and response.failure is None:
+                self.env.process(self._stream(pending, response.stream, exchange))
+            else:
+                self._pending.discard(pending)
 
         if isinstance(served, simpy.Event):
             served.callbacks.append(lambda event: answer(event.value))
         else:
             latency, response = served
             if math.isfinite(latency):  # a `timeout` fault never answers
+                if response.max_gap and response.failure is None and response.stream is None:
+                    latency, response = trickled(response, latency)
                 self.env.timeout(latency).callbacks.append(lambda _e: answer(response))
+
+    def _stream(self, pending: Pending, plan: Any,
+                exchange: AuditedExchange | None) -> Generator[simpy.Event, Any, None]:
+        """Hand a streamed body to its connection chunk by chunk, each when the world's
+        clock reaches it (chunks due at the same moment go together), then end it as the
+        plan says; the client audit learns how it ended, as for a client in process."""
+        due: list[bytes] = []
+        for gap, data in plan.chunks:
+            if gap > 0:
+                if due:
+                    pending.send(b"".join(due))
+                    due = []
+                yield self.env.timeout(gap)
+            due.append(data)
+        if due:
+            pending.send(b"".join(due))
+        if exchange is not None:
+            exchange.end = self.env.now
+            if plan.ending == "reset":
+                exchange.failure = "reset"
+            elif not plan.finished:
+                exchange.unfinished_stream = True
+        pending.end(DROPPED if plan.ending == "reset" else COMPLETE)
+        self._pending.discard(pending)
 
     # -- the loop ----------------------------------------------------------------------
     def _present(self) -> float:
@@ -211,15 +253,26 @@ class HttpAgentRunner:
     def _release(self) -> None:
         """Answer whatever still waits (dropped connections) and stop delivering."""
         for pending in list(self._pending):
-            pending.answer(_dropped())
+            pending.drop()
         self._pending.clear()
         self._pool.shutdown(wait=False, cancel_futures=True)
         with contextlib.suppress(Exception):
             self._client.close()
 
 
-
-def _dropped() -> Any:
-    from ..world.http import SimResponse
-
-    return SimResponse(failure="reset")
+def trickled(response: SimResponse, latency: float) -> tuple[float, SimResponse]:
+    """A response that trickles in (`max_gap` set) as a body sent a piece at a time: the
+    headers, then a piece every `max_gap` seconds, the last at `latency`, so a client's
+    read timeout bounds the gap between bytes, as in production, not the whole response.
+    Returns when the headers go out and the response with its body as a stream."""
+    gap, body = float(response.max_gap or 0.0), response.body
+    count = min(len(body), int(latency // gap)) if gap > 0 else 0
+    if count < 1:
+        return latency, response
+    size = -(-len(body) // count)
+    pieces = [body[i:i + size] for i in range(0, len(body), size)]
+    plan = StreamPlan([(gap, piece) for piece in pieces], len(pieces), planned=len(pieces))
+    headers = [(k, v) for k, v in response.headers if k.lower() != "content-length"]
+    return latency - gap * len(pieces), replace(
+        response, headers=[*headers, ("content-length", str(len(body)))], max_gap=None,
+        stream=plan)

@@ -7,7 +7,10 @@ scenario's faults on their schedule. Each request is handed to the simulation th
 through an inbox; the world answers it after its simulated latency (scaled by the run's
 speed), and a transport failure is what a real server would do: a refused or dropped
 connection is the socket closed without an answer, a timeout is no answer until the
-client gives up.
+client gives up. A streamed answer (server-sent events) goes out with chunked transfer
+encoding, each chunk when the world's clock produces it, so the time to first token is
+real for the client; a stream the world drops ends with the connection closed after the
+bytes sent and without the last chunk, which a client reads as a broken body.
 
 Which ticket a request belongs to (for the model's judgement and for billing) is read
 from an `X-Simharness-Ticket` header when the agent forwards the one its webhook carried,
@@ -42,18 +45,47 @@ WORLD_HEADER = "x-simharness-world"
 MAX_WAIT = 3600.0
 
 
+#: How a streamed body ends: complete (the terminating chunk), or dropped after the bytes
+#: sent (the connection closes mid-body).
+COMPLETE, DROPPED = "complete", "dropped"
+
+
 @dataclass(slots=True, eq=False)
 class Pending:
-    """A request waiting for the world's answer."""
+    """A request waiting for the world's answer; for a streamed answer, then its body."""
 
     request: SimRequest
     ticket: str | None
     done: threading.Event = field(default_factory=threading.Event)
     response: SimResponse | None = None
+    #: A streamed body as the world produces it: bytes, then COMPLETE or DROPPED.
+    parts: queue.SimpleQueue[bytes | str] = field(default_factory=queue.SimpleQueue)
 
     def answer(self, response: SimResponse) -> None:
         self.response = response
         self.done.set()
+
+    def send(self, data: bytes) -> None:
+        """The next part of a streamed body."""
+        self.parts.put(data)
+
+    def end(self, how: str) -> None:
+        """End a streamed body: COMPLETE or DROPPED."""
+        self.parts.put(how)
+
+    def drop(self) -> None:
+        """Cut off whatever is in flight (the world closed): no answer, or the rest of a
+        streamed body."""
+        if self.response is None:
+            self.answer(SimResponse(failure="reset"))
+        else:
+            self.end(DROPPED)
+
+    def next_part(self, timeout: float) -> bytes | str:
+        try:
+            return self.parts.get(timeout=timeout)
+        except queue.Empty:
+            return DROPPED
 
 
 class Inbox:
@@ -99,29 +131,60 @@ def _handler(server: WorldServer) -> type[BaseHTTPRequestHandler]:
             if not pending.done.wait(MAX_WAIT) or pending.response is None:
                 self._drop()
                 return
-            self._send(pending.response)
+            self._send(pending.response, pending)
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
-        def _send(self, response: SimResponse) -> None:
+        def _send(self, response: SimResponse, pending: Pending | None = None) -> None:
+            """The response; a streamed body comes from `pending` as the world makes it."""
             if response.failure is not None:
                 self._drop()
                 return
-            body, stream = response.body, response.stream
-            if stream is not None:  # sent whole once the world has produced it
-                body = b"".join(chunk for _gap, chunk in stream.chunks)
             self.send_response(response.status)
+            length = None
             for key, value in response.headers:
-                if key.lower() not in ("content-length", "connection"):
+                if key.lower() == "content-length":
+                    length = value
+                elif key.lower() not in ("connection", "transfer-encoding"):
                     self.send_header(key, value)
-            if stream is not None and stream.ending == "reset":
-                self.end_headers()  # no length: the body ends where the connection drops
-                self.wfile.write(body)
-                self._drop()
+            if response.stream is not None and pending is not None:
+                self._stream(pending, length)
                 return
-            self.send_header("content-length", str(len(body)))
+            self.send_header("content-length", str(len(response.body)))
             self.end_headers()
-            self.wfile.write(body)
+            self.wfile.write(response.body)
+
+        def _stream(self, pending: Pending, length: str | None) -> None:
+            """A streamed body, part by part as the world produces it: of the given length
+            (a body that trickles in), else with chunked transfer encoding (an HTTP/1.0
+            client gets a body that ends where the connection closes)."""
+            chunked = length is None and self.request_version != "HTTP/1.0"
+            if length is not None:
+                self.send_header("content-length", length)
+            elif chunked:
+                self.send_header("transfer-encoding", "chunked")
+            else:
+                self.close_connection = True
+            self.end_headers()
+            try:
+                while isinstance(part := pending.next_part(MAX_WAIT), bytes):
+                    if part:
+                        self.wfile.write(b"%x\r\n%b\r\n" % (len(part), part)
+                                         if chunked else part)
+                if part == COMPLETE:
+                    if chunked:
+                        self.wfile.write(b"0\r\n\r\n")
+                    return
+            except OSError:
+                pass  # the client hung up (its own timeout, or it stopped reading)
+            self._hang_up()
+
+        def _hang_up(self) -> None:
+            """Close the connection after what was sent, mid-body: the client gets every
+            byte, then an end of stream before the body is complete."""
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_WR)
 
         def _drop(self) -> None:
             """Close the connection without an answer, as a refused or reset one looks."""
