@@ -151,6 +151,9 @@ class Watchdog:
         #: code itself is then told apart from the user's).
         self.interrupted = False
         self._sigint_installed = False
+        #: SIGINT ignored or left to the OS when the run started (a background job, a
+        #: service): no Ctrl-C can raise KeyboardInterrupt, so one is the agent's own.
+        self._sigint_unraisable = False
         self._thread_id = threading.get_ident()
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -169,7 +172,7 @@ class Watchdog:
 
     def genuine_interrupt(self) -> bool:
         """Whether a KeyboardInterrupt now in flight may be the user's Ctrl-C."""
-        return self.interrupted or not self._sigint_installed
+        return self.interrupted or not (self._sigint_installed or self._sigint_unraisable)
 
     def _overdue(self) -> bool:
         return self.active and wall_clock() - self.entered_at > self.limit
@@ -298,6 +301,7 @@ class Watchdog:
         if self._use_signal:
             self._saved_handler = signal.signal(signal.SIGUSR1, self._interrupt)
             current = signal.getsignal(signal.SIGINT)
+            self._sigint_unraisable = current in (signal.SIG_IGN, signal.SIG_DFL)
             if callable(current):
                 self._saved_sigint = signal.signal(signal.SIGINT, self._on_sigint)
                 self._sigint_installed = True
