@@ -51,6 +51,29 @@ def test_same_seed_gives_identical_tickets() -> None:
     assert make(seed=3).customers() == make(seed=3).customers()
 
 
+def test_a_process_builds_each_customer_base_once_and_runs_cannot_change_it() -> None:
+    import dataclasses
+
+    from simharness.traffic import synthetic
+
+    synthetic._customer_base.cache_clear()
+    first = tickets(make(seed=5), 300)  # builds the base
+    again = tickets(make(seed=5), 300)  # reuses it
+    assert repr(first) == repr(again)
+    assert synthetic._customer_base.cache_info().hits >= 1
+    # what is shared is what a fresh build gives, and nothing in it can be changed
+    fresh = synthetic._customer_base.__wrapped__(5, THRESHOLD, "C")
+    shared = synthetic._customer_base(5, THRESHOLD, "C")
+    assert repr(fresh) == repr(shared)
+    customer = next(iter(shared.by_id.values()))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        customer.account_value = 1.0  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        shared.by_id["C99999"] = customer  # type: ignore[index]
+    with pytest.raises(TypeError):
+        shared.slot_pools["order"] = ("#1",)  # type: ignore[index]
+
+
 def test_different_seed_gives_different_tickets() -> None:
     a, b = tickets(make(seed=3), 200), tickets(make(seed=4), 200)
     assert sum(x.messages[0].text != y.messages[0].text for x, y in zip(a, b, strict=True)) > 150

@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Any
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Customer:
     """A customer of the simulated business. The CRM serves all of it; the agent sees only
-    id, name and email."""
+    id, name and email. Immutable: runs in one process share a customer base."""
 
     id: str
     name: str
