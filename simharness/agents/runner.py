@@ -273,21 +273,9 @@ class _Follower:
                 return
 
     def _resume(self, event: simpy.Event) -> None:
-        if event._ok:  # the common case of `_switch`, written out
-            runner = self.runner
-            runner.clock.sync()
-            watchdog = runner.watchdog
-            watchdog.enter()
-            value = self.g.switch(event._value)
-            watchdog.leave()
-            if type(value) is Outcome:
-                self._finish(value)
-                return
-        else:
-            value = self._switch(event)
-            if value is None:
-                return
-        self._wait_on(value)
+        value = self._switch(event)
+        if value is not None:
+            self._wait_on(value)
 
     def _switch(self, event: simpy.Event) -> Any:
         """Hand the event's value to the agent; the next event it waits on, or None once it
