@@ -1,18 +1,22 @@
 """The hot path's shortcuts give exactly what the plain code gives: the world's JSON text,
 the chat completion body written from its template, the model's text answer, and the
 judgement's draws (whose key must stay the same function of seed, ticket, event, tier and
-call, so results stay the same per seed and two agents meet the same luck)."""
+call, so results stay the same per seed and two agents meet the same luck), and calls to a
+capacity-limited host queued without a SimPy process (the same schedule, event for event)."""
 
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 from typing import Any
 
+import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fault_injectors import Completion
 from simharness.rng import hash_uniforms, key_text, uniforms_of_key
+from simharness.world import SimWorld
 from simharness.world.json_text import dumps, dumps_compact, loads
 from simharness.world.llm.judgement import Judgement
 from simharness.world.llm.openai_chat import OpenAIChat
@@ -132,3 +136,51 @@ def test_judgement_draws_are_hash_uniforms_of_the_same_key(
     prefix = key_text(seed, "llm") + "\x1f"
     assert uniforms_of_key(f"{prefix}{ticket}\x1f{event}\x1f{tier}\x1f{call}", 3) == \
         hash_uniforms(seed, 3, "llm", ticket, event, tier, call)
+
+
+def _queued_by_a_process(world: Any, resource: simpy.Resource, latency: float,
+                         response: Any) -> simpy.Event:
+    """The plain way: a SimPy process per call holds a slot for the call's latency."""
+    env = world.env
+
+    def call() -> Any:
+        with resource.request() as slot:
+            yield slot
+            yield env.timeout(latency)
+        return response
+
+    return env.process(call())
+
+
+def _queue_trace(queued: Any, capacity: int, calls: list[tuple[int, int]]) -> list[Any]:
+    """What happens, in order: each call's answer, and a bystander event each caller
+    schedules for the same instant (so any change in the order of same-time events shows)."""
+    env = simpy.Environment()
+    resource = simpy.Resource(env, capacity)
+    world = SimpleNamespace(env=env)
+    log: list[Any] = []
+
+    def state(what: str, who: Any) -> None:
+        log.append((env.now, what, who, resource.count, len(resource.queue)))
+
+    def arrive(i: int, latency: int) -> Any:
+        def at(_event: simpy.Event) -> None:
+            done = queued(world, resource, float(latency), f"call {i}")
+            done.callbacks.append(lambda event: state("answered", event.value))
+            env.timeout(0).callbacks.append(lambda _event: state("bystander", i))
+        return at
+
+    for i, (arrival, latency) in enumerate(calls):
+        env.timeout(arrival).callbacks.append(arrive(i, latency))
+    env.run()
+    return log
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 3), st.lists(st.tuples(st.integers(0, 4), st.integers(0, 3)),
+                                   min_size=1, max_size=12))
+def test_capacity_queue_without_a_process_keeps_the_schedule(
+        capacity: int, calls: list[tuple[int, int]]) -> None:
+    expected = _queue_trace(_queued_by_a_process, capacity, calls)
+    assert len([e for e in expected if e[1] == "answered"]) == len(calls)
+    assert _queue_trace(SimWorld._queued, capacity, calls) == expected

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import simpy
+from simpy.events import URGENT
 
 from fault_injectors import Call
 
@@ -105,7 +106,7 @@ class SimWorld:
         resource = self._capacity.get(call.target)
         if resource is None:
             return latency, response
-        return self.env.process(self._queued(resource, latency, response))
+        return self._queued(resource, latency, response)
 
     @staticmethod
     def _describe(call: Call, fault: ScheduledFault) -> None:
@@ -117,8 +118,30 @@ class SimWorld:
         call.intensity = schedule.intensity(call.now)
 
     def _queued(self, resource: simpy.Resource, latency: float,
-                response: SimResponse) -> Generator[simpy.Event, Any, SimResponse]:
-        with resource.request() as slot:
-            yield slot
-            yield self.env.timeout(latency)
-        return response
+                response: SimResponse) -> simpy.Event:
+        """An event whose value is the response, `latency` after a slot of `resource` is
+        granted: event for event what a SimPy process doing `with resource.request() as
+        slot: yield slot; yield env.timeout(latency)` does (an urgent start, the request,
+        the timeout, the release, then its end), so the schedule is the same, without a
+        process and its generator for every call to a capacity-limited host."""
+        env = self.env
+        done = env.event()
+
+        def start(_event: simpy.Event) -> None:
+            slot = resource.request()
+
+            def granted(_event: simpy.Event) -> None:
+                def finished(_event: simpy.Event) -> None:
+                    resource.release(slot)
+                    done.succeed(response)
+
+                env.timeout(latency).callbacks.append(finished)
+
+            slot.callbacks.append(granted)  # type: ignore[union-attr]
+
+        begin = env.event()
+        begin._ok = True
+        begin._value = None
+        begin.callbacks.append(start)  # type: ignore[union-attr]
+        env.schedule(begin, URGENT)
+        return done
