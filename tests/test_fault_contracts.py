@@ -48,6 +48,16 @@ def completion(routes: list[str] | None = None, **kw: Any) -> Completion:
     return Completion(routes=list(routes), taxonomy=ROUTES, tokens_in=100, tokens_out=20, **kw)
 
 
+def rewritten(kind: str, seeds: int, **params: Any) -> list[Completion]:
+    """`completion()` rewritten by the fault under each seed in turn."""
+    out = []
+    for seed in range(seeds):
+        c = completion()
+        injector(kind, seed=seed, **params).rewrite(call(), c)
+        out.append(c)
+    return out
+
+
 def tool_completion(arguments: dict[str, Any], name: str = "route_ticket",
                     tools: tuple[str, ...] = ("route_ticket",)) -> Completion:
     return Completion(content=None, routes=["billing"], taxonomy=ROUTES, tokens_in=100,
@@ -198,9 +208,7 @@ def test_a_refusal_replaces_the_answer_and_its_tool_calls():
 
 def test_off_taxonomy_answers_a_label_outside_the_routes():
     labels = set()
-    for seed in range(40):
-        c = completion()
-        injector("off_taxonomy", seed=seed).rewrite(call(), c)
+    for c in rewritten("off_taxonomy", 40):
         answer = json.loads(c.content or "")
         assert answer["confidence"] == 0.9 and answer["route"] not in ROUTES
         labels.add(answer["route"])
@@ -219,10 +227,8 @@ def test_off_taxonomy_keeps_a_list_of_routes_a_list():
 
 
 def test_invalid_json_truncated_is_a_proper_prefix_cut_for_length():
-    for seed in range(30):
-        c = completion()
-        whole = c.content or ""
-        injector("invalid_json", seed=seed, mode="truncated").rewrite(call(), c)
+    whole = completion().content or ""
+    for c in rewritten("invalid_json", 30, mode="truncated"):
         cut = c.content or ""
         assert 0 < len(cut) < len(whole) - 1 and whole.startswith(cut)
         assert c.finish_reason == "length"
@@ -288,9 +294,7 @@ def test_degraded_scales_accuracy_by_its_factor():
 
 def test_a_wrong_schema_keeps_the_answer_under_other_names():
     shapes = set()
-    for seed in range(30):
-        c = completion()
-        injector("wrong_schema", seed=seed).rewrite(call(), c)
+    for c in rewritten("wrong_schema", 30):
         answer = json.loads(c.content or "")
         assert not (isinstance(answer, dict) and "route" in answer)
         assert "billing" in (c.content or "")

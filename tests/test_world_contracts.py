@@ -424,27 +424,58 @@ def test_a_streamed_answer_takes_as_long_as_the_same_answer_unstreamed():
         assert streamed == pytest.approx(plain, abs=0.5 * 3), path  # a few tokens of rounding
 
 
-def test_a_function_call_answered_in_the_input_is_not_called_again():
+def responses_tool_turns(ctx: Any, text: str) -> tuple[list[Any], list[Any]]:
+    """The Responses API: the functions called first, then those called once the first
+    calls' outputs are in the input."""
+    url = ctx.base_urls["llm"] + "/v1/responses"
+    tools = [{"type": "function", **LOOKUP}, {"type": "function", **ROUTE}]
+    first = ctx.http.post(url, json={"model": "large", "input": text, "tools": tools}).json()
+    calls = [item for item in first["output"] if item["type"] == "function_call"]
+    items = [{"role": "user", "content": text}, *calls,
+             *({"type": "function_call_output", "call_id": c["call_id"],
+                "output": json.dumps({"value": 10})} for c in calls)]
+    second = ctx.http.post(url, json={"model": "large", "input": items,
+                                      "tools": tools}).json()
+    return ([c["name"] for c in calls],
+            [item.get("name") for item in second["output"] if item["type"] == "function_call"])
+
+
+def messages_tool_turns(ctx: Any, text: str) -> tuple[list[Any], list[Any]]:
+    """The Messages API: the tools used first, then those used once tool results for the
+    first uses follow the assistant's turn."""
+    tools = [{"name": LOOKUP["name"], "description": LOOKUP["description"],
+              "input_schema": LOOKUP["parameters"]},
+             {"name": ROUTE["name"], "description": ROUTE["description"],
+              "input_schema": ROUTING_SCHEMA}]
+    url, version = ctx.base_urls["llm"] + "/v1/messages", {"anthropic-version": "2023-06-01"}
+    ask = {"model": "large", "max_tokens": 300, "system": "You route tickets.", "tools": tools}
+    first = ctx.http.post(url, headers=version, json={
+        **ask, "messages": [{"role": "user", "content": text}]}).json()
+    uses = [block for block in first["content"] if block["type"] == "tool_use"]
+    second = ctx.http.post(url, headers=version, json={**ask, "messages": [
+        {"role": "user", "content": text},
+        {"role": "assistant", "content": first["content"]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": u["id"],
+                                      "content": json.dumps({"value": 10})}
+                                     for u in uses]}]}).json()
+    return ([u["name"] for u in uses],
+            [block["name"] for block in second["content"] if block["type"] == "tool_use"])
+
+
+@pytest.mark.parametrize("turns", [responses_tool_turns, messages_tool_turns],
+                         ids=["responses-function-call", "messages-tool-use"])
+def test_a_tool_call_answered_by_its_result_is_not_called_again(turns: Any) -> None:
     from conftest import make_scenario
 
     import simharness as sh
 
     seen: list[Any] = []
-    tools = [{"type": "function", **LOOKUP}, {"type": "function", **ROUTE}]
 
     def agent(payload: dict[str, Any], ctx: Any) -> str:
-        url = ctx.base_urls["llm"] + "/v1/responses"
         text = f"Customer {payload['customer']['id']}: {payload['messages'][0]['text']}"
-        first = ctx.http.post(url, json={"model": "large", "input": text, "tools": tools}).json()
-        calls = [item for item in first["output"] if item["type"] == "function_call"]
-        assert [c["name"] for c in calls] == ["lookup_customer"]
-        items = [{"role": "user", "content": text}, *calls,
-                 *({"type": "function_call_output", "call_id": c["call_id"],
-                    "output": json.dumps({"value": 10})} for c in calls)]
-        second = ctx.http.post(url, json={"model": "large", "input": items,
-                                          "tools": tools}).json()
-        seen.append([item.get("name") for item in second["output"]
-                     if item["type"] == "function_call"])
+        first, second = turns(ctx, text)
+        assert first == ["lookup_customer"]
+        seen.append(second)
         return "billing"
 
     result = sh.run(make_scenario(duration="10s"), agent=agent)
@@ -471,41 +502,6 @@ def test_responses_input_must_be_a_string_or_an_array():
     result = sh.run(make_scenario(duration="5s"), agent=agent)
     assert all(r.status == "ok" for r in result.records)
     assert seen and set(seen) == {(400, 200)}
-
-
-def test_a_tool_use_answered_by_a_tool_result_is_not_called_again():
-    from conftest import make_scenario
-
-    import simharness as sh
-
-    seen: list[Any] = []
-    tools = [{"name": LOOKUP["name"], "description": LOOKUP["description"],
-              "input_schema": LOOKUP["parameters"]},
-             {"name": ROUTE["name"], "description": ROUTE["description"],
-              "input_schema": ROUTING_SCHEMA}]
-
-    def agent(payload: dict[str, Any], ctx: Any) -> str:
-        url, version = ctx.base_urls["llm"] + "/v1/messages", {"anthropic-version": "2023-06-01"}
-        text = f"Customer {payload['customer']['id']}: {payload['messages'][0]['text']}"
-        ask = {"model": "large", "max_tokens": 300, "system": "You route tickets.",
-               "tools": tools}
-        first = ctx.http.post(url, headers=version, json={
-            **ask, "messages": [{"role": "user", "content": text}]}).json()
-        uses = [block for block in first["content"] if block["type"] == "tool_use"]
-        assert [u["name"] for u in uses] == ["lookup_customer"]
-        second = ctx.http.post(url, headers=version, json={**ask, "messages": [
-            {"role": "user", "content": text},
-            {"role": "assistant", "content": first["content"]},
-            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": u["id"],
-                                          "content": json.dumps({"value": 10})}
-                                         for u in uses]}]}).json()
-        seen.append([block["name"] for block in second["content"]
-                     if block["type"] == "tool_use"])
-        return "billing"
-
-    result = sh.run(make_scenario(duration="10s"), agent=agent)
-    assert all(r.status == "ok" for r in result.records), result.records[0].error
-    assert seen and all(names == ["route_ticket"] for names in seen)
 
 
 def test_a_forced_lookup_tool_is_called_with_the_customers_id():

@@ -231,6 +231,13 @@ class AgentRunner:
                 finally:
                     self.watchdog.leave()
         self._waiting.clear()
+        # Pooled greenlets wait in `_sync_worker` holding their last event's payload,
+        # context and scope, and their frames point back at this runner: the collector
+        # cannot see into a suspended greenlet's frames, so that cycle (and the engine
+        # behind it) would outlive the run. Ending them here runs no agent code.
+        for g in self._idle:
+            g.throw(greenlet.GreenletExit)
+        self._idle.clear()
 
 
 class _Follower:
