@@ -26,7 +26,7 @@ def hash_uniform(seed: int, *keys: object) -> float:
 
 def hash_uniforms(seed: int, count: int, *keys: object) -> tuple[float, ...]:
     """`count` independent uniform draws in [0, 1) from one hash of (seed, keys)."""
-    return uniforms_of_key("\x1f".join([str(seed), *map(str, keys)]), count)
+    return uniforms_of_key(key_text(seed, *keys), count)
 
 
 def key_text(seed: int, *keys: object) -> str:

@@ -336,14 +336,7 @@ class _Follower:
             return
         target.callbacks.remove(self._resume)  # type: ignore[union-attr]
         self.target = None
-        runner, g = self.runner, self.g
-        message = (f"event exceeded agent.ticket_timeout ({runner.ticket_timeout:g} s "
-                   f"simulated){_waiting_at(g)}")
-        runner.clock.sync()
-        runner.watchdog.enter()
-        value = g.throw(TicketTimeout(message))
-        runner.watchdog.leave()
-        if type(value) is not Outcome:  # the agent swallowed it and waits on
+        message = (f"event exceeded agent.ticket_timeout ({self.runner.ticket_timeout:g} s "
+                   f"simulated){_waiting_at(self.g)}")
+        if self._throw(TicketTimeout(message)) is not None:  # swallowed: it waits on
             self.done(Outcome("timeout", error=message))
-            return
-        self._finish(value)
